@@ -1,0 +1,47 @@
+// Errors with stable codes a user can search for, and warnings logged once per code.
+// Every error a user can cause names the rule it broke and the value that broke it.
+
+export type ErrorCode =
+  | 'PCP_AGENT_ERR_NAME'
+  | 'PCP_AGENT_ERR_DUPLICATE'
+  | 'PCP_AGENT_ERR_STRING_TOO_LONG'
+  | 'PCP_AGENT_ERR_TOO_MANY_METRICS'
+  | 'PCP_AGENT_ERR_INSTANCE'
+  | 'PCP_AGENT_ERR_UNITS'
+  | 'PCP_AGENT_ERR_VALUE'
+  | 'PCP_AGENT_ERR_OPTION'
+  | 'PCP_AGENT_ERR_LABEL'
+  | 'PCP_AGENT_ERR_ID'
+  | 'PCP_AGENT_ERR_STOPPED'
+  | 'PCP_AGENT_ERR_FORMAT'
+  | 'PCP_AGENT_ERR_IO';
+
+export class PcpAgentError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(`${code}: ${message}`, options);
+    this.name = 'PcpAgentError';
+    this.code = code;
+  }
+}
+
+/** Quotes a user value for an error message, shortening very long ones. */
+export function quote(value: unknown): string {
+  const s = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return s.length > 120 ? `${s.slice(0, 100)}…(${s.length} chars)` : s;
+}
+
+const warned = new Set<string>();
+
+/** Logs a warning once per code for the life of the process; returns whether it logged. */
+export function warnOnce(code: string, message: string): boolean {
+  if (warned.has(code)) return false;
+  warned.add(code);
+  try {
+    process.emitWarning(message, { code, type: 'PcpAgentWarning' });
+  } catch {
+    // emitWarning can throw only if a listener throws; never let that reach the app.
+  }
+  return true;
+}
