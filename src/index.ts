@@ -14,3 +14,16 @@ export {
   NO_UNITS,
   Units,
 } from './mmv/units';
+export type { Instance, InstanceSpec } from './registry/instance-domain';
+export { InstanceDomain, OVERFLOW_INSTANCE } from './registry/instance-domain';
+export type { Counter, CounterOptions } from './registry/kinds/counter';
+export type { Gauge, GaugeOptions } from './registry/kinds/gauge';
+export type { Histogram, HistogramOptions } from './registry/kinds/histogram';
+export type { NumericType, RawMetric, RawOptions } from './registry/kinds/raw';
+export type { StringMetric, StringOptions } from './registry/kinds/string';
+export type { Stopwatch, Timer, TimerOptions } from './registry/kinds/timer';
+export type { IndomOption, MetricOptions, MetricType, Semantics } from './registry/metric';
+export { MetricVector } from './registry/metric';
+export type { InstanceDomainOptions, RegistryOptions } from './registry/registry';
+export { MAX_METRICS, MAX_VALUES, Registry } from './registry/registry';
+export type { Labels, LabelValue } from './registry/validate';

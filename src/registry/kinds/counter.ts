@@ -1,0 +1,63 @@
+// Counter: a u64 that only goes up (requests served, bytes sent). PCP shows it as a rate.
+
+import { PcpAgentError, quote } from '../../errors';
+import { Units as U, type Units } from '../../mmv/units';
+import { Family, type MetricOptions } from '../metric';
+import type { SlotHolder } from '../store';
+import type { MetricSpec } from './spec';
+
+export interface CounterOptions extends MetricOptions {
+  /** Default: count. */
+  units?: Units;
+}
+
+export class Counter implements SlotHolder {
+  v!: Float64Array;
+
+  /** @internal */
+  constructor(
+    private readonly i: number,
+    private readonly name: string,
+  ) {}
+
+  /** Adds one. */
+  inc(): void {
+    this.v[this.i]++;
+  }
+
+  /** Adds a non-negative integer; a negative, fractional or non-finite amount is an error. */
+  add(n: number): void {
+    if (!(n >= 0 && n <= Number.MAX_SAFE_INTEGER && Math.floor(n) === n)) {
+      throw new PcpAgentError(
+        'PCP_AGENT_ERR_VALUE',
+        `counter ${quote(this.name)} only goes up: add() takes a non-negative integer, got ${quote(n)}`,
+      );
+    }
+    this.v[this.i] += n;
+  }
+
+  get value(): number {
+    return this.v[this.i];
+  }
+}
+
+export class CounterFamily extends Family<Counter> {
+  static specs(options: CounterOptions): MetricSpec[] {
+    return [
+      {
+        suffix: '',
+        type: 'u64',
+        semantics: 'counter',
+        units: options.units ?? U.count(),
+        offset: 0,
+        help: options.help,
+        longHelp: options.longHelp,
+        labels: options.labels,
+      },
+    ];
+  }
+
+  protected createHandle(block: number): Counter {
+    return this.ctx.store.hold(new Counter(block, this.name));
+  }
+}

@@ -1,0 +1,57 @@
+// Gauge: a double that goes up and down (queue length, temperature). PCP shows its value.
+
+import { Units as U, type Units } from '../../mmv/units';
+import { Family, type MetricOptions } from '../metric';
+import type { SlotHolder } from '../store';
+import type { MetricSpec } from './spec';
+
+export interface GaugeOptions extends MetricOptions {
+  /** Default: none. */
+  units?: Units;
+  /** Default 'instant'; 'discrete' for values that rarely change (a configuration size). */
+  semantics?: 'instant' | 'discrete';
+}
+
+export class Gauge implements SlotHolder {
+  v!: Float64Array;
+
+  /** @internal */
+  constructor(private readonly i: number) {}
+
+  set(value: number): void {
+    this.v[this.i] = value;
+  }
+
+  inc(by = 1): void {
+    this.v[this.i] += by;
+  }
+
+  dec(by = 1): void {
+    this.v[this.i] -= by;
+  }
+
+  get value(): number {
+    return this.v[this.i];
+  }
+}
+
+export class GaugeFamily extends Family<Gauge> {
+  static specs(options: GaugeOptions): MetricSpec[] {
+    return [
+      {
+        suffix: '',
+        type: 'double',
+        semantics: options.semantics ?? 'instant',
+        units: options.units ?? U.none,
+        offset: 0,
+        help: options.help,
+        longHelp: options.longHelp,
+        labels: options.labels,
+      },
+    ];
+  }
+
+  protected createHandle(block: number): Gauge {
+    return this.ctx.store.hold(new Gauge(block));
+  }
+}

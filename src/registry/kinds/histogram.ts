@@ -1,0 +1,274 @@
+// Histogram: the distribution of a value (a latency, a size). Count and sum as counters,
+// min, max and percentiles over each window from Node's native HDR histogram, and
+// cumulative buckets (`<name>.bucket.le_<bound>`) as counters.
+
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import { PcpAgentError, quote } from '../../errors';
+import { Units as U, type Units } from '../../mmv/units';
+import type { InstanceDomain } from '../instance-domain';
+import { Family, type FamilyContext, type MetricOptions } from '../metric';
+import type { SlotHolder } from '../store';
+import type { MetricSpec } from './spec';
+
+export interface HistogramOptions extends MetricOptions {
+  /** Units of the recorded values; default none. */
+  units?: Units;
+  /** Percentiles to export, each in (0, 100]; default [50, 90, 99]. */
+  percentiles?: readonly number[];
+  /** Upper bounds of cumulative buckets, ascending; default none. `le_inf` is added. */
+  buckets?: readonly number[];
+  /**
+   * Milliseconds each min/max/percentile window lasts; PCP sees the last complete window.
+   * Default 10000. 0 makes every flush a window.
+   */
+  window?: number;
+  /** The smallest difference between recorded values the percentiles keep; default 0.001. */
+  resolution?: number;
+}
+
+export interface HistogramConfig {
+  percentiles: number[];
+  buckets: number[];
+  window: number;
+  scale: number;
+}
+
+const MAX_RECORDABLE = Number.MAX_SAFE_INTEGER;
+
+/** Block layout: count, sum, min, max, percentiles…, cumulative buckets…, raw buckets… */
+const COUNT = 0;
+const SUM = 1;
+const MIN = 2;
+const MAX = 3;
+const FIRST_PERCENTILE = 4;
+
+export class Histogram implements SlotHolder {
+  v!: Float64Array;
+
+  /** @internal */
+  constructor(
+    private readonly i: number,
+    private readonly h: RecordableHistogram,
+    private readonly bounds: Float64Array,
+    private readonly raw: number,
+    private readonly scale: number,
+    private readonly name: string,
+  ) {}
+
+  /** Records one observation: a finite number >= 0, in the histogram's units. */
+  record(value: number): void {
+    if (!(value >= 0 && value < Infinity)) {
+      throw new PcpAgentError(
+        'PCP_AGENT_ERR_VALUE',
+        `histogram ${quote(this.name)}: a value must be a finite number >= 0, got ${quote(value)}`,
+      );
+    }
+    const r = Math.round(value * this.scale);
+    this.h.record(r < 1 ? 1 : r > MAX_RECORDABLE ? MAX_RECORDABLE : r);
+    const v = this.v;
+    v[this.i + COUNT]++;
+    v[this.i + SUM] += value;
+    const b = this.bounds;
+    let k = 0;
+    while (k < b.length && value > b[k]) k++;
+    v[this.raw + k]++;
+  }
+
+  get count(): number {
+    return this.v[this.i + COUNT];
+  }
+
+  get sum(): number {
+    return this.v[this.i + SUM];
+  }
+}
+
+/** `le_0_5` for 0.5: a PCP name part for a bucket bound. */
+export function bucketName(bound: number): string {
+  return `le_${String(bound).replace('.', '_').replace('-', 'minus_').replace('+', '')}`;
+}
+
+/** `p99_9` for 99.9. */
+export function percentileName(p: number): string {
+  return `p${String(p).replace('.', '_')}`;
+}
+
+export function histogramConfig(options: HistogramOptions, name: string): HistogramConfig {
+  const percentiles = [...(options.percentiles ?? [50, 90, 99])];
+  for (const p of percentiles) {
+    if (!(typeof p === 'number' && p > 0 && p <= 100)) {
+      throw new PcpAgentError(
+        'PCP_AGENT_ERR_OPTION',
+        `histogram ${quote(name)}: percentiles must be numbers in (0, 100], got ${quote(p)}`,
+      );
+    }
+  }
+  const buckets = [...(options.buckets ?? [])];
+  buckets.forEach((b, i) => {
+    if (!(typeof b === 'number' && Number.isFinite(b) && (i === 0 || b > buckets[i - 1]))) {
+      throw new PcpAgentError(
+        'PCP_AGENT_ERR_OPTION',
+        `histogram ${quote(name)}: buckets must be finite and strictly ascending, got ${quote(JSON.stringify(buckets))}`,
+      );
+    }
+  });
+  const window = options.window ?? 10_000;
+  if (!(Number.isFinite(window) && window >= 0)) {
+    throw new PcpAgentError(
+      'PCP_AGENT_ERR_OPTION',
+      `histogram ${quote(name)}: window must be a number of milliseconds >= 0, got ${quote(window)}`,
+    );
+  }
+  const resolution = options.resolution ?? 0.001;
+  if (!(Number.isFinite(resolution) && resolution > 0)) {
+    throw new PcpAgentError(
+      'PCP_AGENT_ERR_OPTION',
+      `histogram ${quote(name)}: resolution must be a number > 0, got ${quote(resolution)}`,
+    );
+  }
+  return { percentiles, buckets, window, scale: 1 / resolution };
+}
+
+export class HistogramFamily extends Family<Histogram> {
+  private readonly natives = new Map<number, RecordableHistogram>();
+  private readonly bounds: Float64Array;
+  private windowStart = Date.now();
+
+  /** @internal */
+  constructor(
+    ctx: FamilyContext,
+    name: string,
+    indom: InstanceDomain | null,
+    private readonly config: HistogramConfig,
+  ) {
+    const nb = config.buckets.length;
+    super(ctx, name, indom, FIRST_PERCENTILE + config.percentiles.length + (nb ? 2 * (nb + 1) : 0));
+    this.bounds = Float64Array.from(config.buckets);
+  }
+
+  static specs(options: HistogramOptions, config: HistogramConfig): MetricSpec[] {
+    const units = options.units ?? U.none;
+    const common = { longHelp: options.longHelp, labels: options.labels };
+    const help = (what: string) => (options.help ? `${options.help}: ${what}` : undefined);
+    const specs: MetricSpec[] = [
+      {
+        suffix: '.count',
+        type: 'u64',
+        semantics: 'counter',
+        units: U.count(),
+        offset: COUNT,
+        help: help('count'),
+        ...common,
+      },
+      {
+        suffix: '.sum',
+        type: 'double',
+        semantics: 'counter',
+        units,
+        offset: SUM,
+        help: help('sum'),
+        ...common,
+      },
+      {
+        suffix: '.min',
+        type: 'double',
+        semantics: 'instant',
+        units,
+        offset: MIN,
+        help: help('minimum over the last window'),
+        ...common,
+      },
+      {
+        suffix: '.max',
+        type: 'double',
+        semantics: 'instant',
+        units,
+        offset: MAX,
+        help: help('maximum over the last window'),
+        ...common,
+      },
+    ];
+    config.percentiles.forEach((p, k) => {
+      specs.push({
+        suffix: `.${percentileName(p)}`,
+        type: 'double',
+        semantics: 'instant',
+        units,
+        offset: FIRST_PERCENTILE + k,
+        help: help(`${p}th percentile over the last window`),
+        ...common,
+      });
+    });
+    if (config.buckets.length) {
+      const first = FIRST_PERCENTILE + config.percentiles.length;
+      [...config.buckets.map(bucketName), 'le_inf'].forEach((b, k) => {
+        specs.push({
+          suffix: `.bucket.${b}`,
+          type: 'u64',
+          semantics: 'counter',
+          units: U.count(),
+          offset: first + k,
+          help: help(`observations <= ${b.slice(3).replace('_', '.')}`),
+          ...common,
+        });
+      });
+    }
+    return specs;
+  }
+
+  protected override initBlock(block: number): void {
+    this.natives.set(block, createHistogram());
+  }
+
+  protected createHandle(block: number): Histogram {
+    const raw = FIRST_PERCENTILE + this.config.percentiles.length + this.config.buckets.length + 1;
+    return this.ctx.store.hold(
+      new Histogram(
+        block,
+        this.natives.get(block) as RecordableHistogram,
+        this.bounds,
+        block + raw,
+        this.config.scale,
+        this.name,
+      ),
+    );
+  }
+
+  /**
+   * @internal Called before each flush: cumulative buckets every time; min, max and
+   * percentiles when a window ends, from that window, then the window restarts.
+   */
+  sample(now: number): void {
+    const v = this.ctx.store.f64;
+    const nb = this.config.buckets.length;
+    const firstBucket = FIRST_PERCENTILE + this.config.percentiles.length;
+    const rotate = now - this.windowStart >= this.config.window;
+    if (rotate) this.windowStart = now;
+    for (const block of this.blocks) {
+      if (nb) {
+        let cum = 0;
+        for (let k = 0; k <= nb; k++) {
+          cum += v[block + firstBucket + nb + 1 + k];
+          v[block + firstBucket + k] = cum;
+        }
+      }
+      if (!rotate) continue;
+      const h = this.natives.get(block) as RecordableHistogram;
+      const scale = this.config.scale;
+      if (h.count > 0) {
+        v[block + MIN] = h.min / scale;
+        v[block + MAX] = h.max / scale;
+        this.config.percentiles.forEach((p, k) => {
+          v[block + FIRST_PERCENTILE + k] = h.percentile(p) / scale;
+        });
+        h.reset();
+      } else {
+        // An empty window: no observation, so no spread to report.
+        v[block + MIN] = 0;
+        v[block + MAX] = 0;
+        for (let k = 0; k < this.config.percentiles.length; k++)
+          v[block + FIRST_PERCENTILE + k] = 0;
+      }
+    }
+  }
+}

@@ -1,0 +1,57 @@
+// String metric: text of at most 255 bytes (a version, a mode). Checked on every set.
+
+import { Units as U } from '../../mmv/units';
+import { Family, type MetricOptions } from '../metric';
+import { checkString } from '../validate';
+import type { MetricSpec } from './spec';
+
+export interface StringOptions extends MetricOptions {
+  /** The initial value. */
+  value?: string;
+  /** Default 'discrete'. */
+  semantics?: 'instant' | 'discrete';
+}
+
+export class StringMetric {
+  /** @internal */
+  constructor(
+    private readonly strings: string[],
+    private readonly i: number,
+    private readonly name: string,
+  ) {}
+
+  /** Sets the text; more than 255 bytes of UTF-8 is an error and the old value stays. */
+  set(value: string): void {
+    checkString(value, `value of string metric "${this.name}"`);
+    this.strings[this.i] = value;
+  }
+
+  get value(): string {
+    return this.strings[this.i] ?? '';
+  }
+}
+
+export class StringFamily extends Family<StringMetric> {
+  static specs(options: StringOptions): MetricSpec[] {
+    return [
+      {
+        suffix: '',
+        type: 'string',
+        semantics: options.semantics ?? 'discrete',
+        units: U.none,
+        offset: 0,
+        help: options.help,
+        longHelp: options.longHelp,
+        labels: options.labels,
+      },
+    ];
+  }
+
+  protected override initBlock(block: number): void {
+    this.ctx.store.strings[block] = '';
+  }
+
+  protected createHandle(block: number): StringMetric {
+    return new StringMetric(this.ctx.store.strings, block, this.name);
+  }
+}
