@@ -8,7 +8,8 @@ import { encodeMmv, writeValue } from '../src/mmv/encode';
 function rec(hex: string, size: number): Uint8Array {
   const clean = hex.replace(/\s+/g, '');
   const out = new Uint8Array(size);
-  for (let i = 0; i < clean.length / 2; i++) out[i] = Number.parseInt(clean.slice(2 * i, 2 * i + 2), 16);
+  for (let i = 0; i < clean.length / 2; i++)
+    out[i] = Number.parseInt(clean.slice(2 * i, 2 * i + 2), 16);
   if (clean.length / 2 > size) throw new Error(`record longer than ${size}`);
   return out;
 }
@@ -67,7 +68,10 @@ describe('golden bytes, version 1', () => {
       [
         'header',
         0,
-        rec('4d4d5600 01000000 0200000001000000 0200000001000000 05000000 02000000 d2040000 41010000', 40),
+        rec(
+          '4d4d5600 01000000 0200000001000000 0200000001000000 05000000 02000000 d2040000 41010000',
+          40,
+        ),
       ],
       ['toc indoms', 40, rec('01000000 01000000 7800000000000000', 16)],
       ['toc instances', 56, rec('02000000 01000000 9800000000000000', 16)],
@@ -75,7 +79,11 @@ describe('golden bytes, version 1', () => {
       ['toc values', 88, rec('04000000 02000000 b801000000000000', 16)],
       ['toc strings', 104, rec('05000000 03000000 f801000000000000', 16)],
       // serial 5, 1 instance at 152, short help at 760, no long help
-      ['indom', 120, rec('05000000 01000000 9800000000000000 f802000000000000 0000000000000000', 32)],
+      [
+        'indom',
+        120,
+        rec('05000000 01000000 9800000000000000 f802000000000000 0000000000000000', 32),
+      ],
       // indom at 120, pad, id 7, name "a" in 64 bytes
       ['instance v1', 152, rec(`7800000000000000 00000000 07000000 ${text('a')}`, 80)],
       // name "m"; item 3, type u64 (3), counter (1), units count (0x00100000), indom 5, pad,
@@ -95,9 +103,17 @@ describe('golden bytes, version 1', () => {
         rec(`${text('s')}${'00'.repeat(63)} 04000000 06000000 04000000 00000000 ffffffff`, 104),
       ],
       // value 0, extra 0, metric at 232, instance at 152
-      ['value m/a', 440, rec('0000000000000000 0000000000000000 e800000000000000 9800000000000000', 32)],
+      [
+        'value m/a',
+        440,
+        rec('0000000000000000 0000000000000000 e800000000000000 9800000000000000', 32),
+      ],
       // value 0, extra = string slot at 504, metric at 336, no instance
-      ['value s', 472, rec('0000000000000000 f801000000000000 5001000000000000 0000000000000000', 32)],
+      [
+        'value s',
+        472,
+        rec('0000000000000000 f801000000000000 5001000000000000 0000000000000000', 32),
+      ],
       ['string slot of s', 504, rec('', 256)],
       ['string "ih"', 760, rec(text('ih'), 256)],
       ['string "h"', 1016, rec(text('h'), 256)],
@@ -150,7 +166,10 @@ describe('golden bytes, version 2', () => {
       [
         'header',
         0,
-        rec('4d4d5600 02000000 0500000000000000 0500000000000000 05000000 00000000 00000000 07000000', 40),
+        rec(
+          '4d4d5600 02000000 0500000000000000 0500000000000000 05000000 00000000 00000000 07000000',
+          40,
+        ),
       ],
       ['toc indoms', 40, rec('01000000 01000000 7800000000000000', 16)],
       ['toc instances', 56, rec('02000000 01000000 9800000000000000', 16)],
@@ -162,7 +181,11 @@ describe('golden bytes, version 2', () => {
       ['instance v2', 152, rec('7800000000000000 00000000 00000000 0001000000000000', 24)],
       // name at 512, item 0, double (5), instant (3), no units, indom 1, pad, no help
       ['metric v2', 176, rec('0002000000000000 00000000 05000000 03000000 00000000 01000000', 48)],
-      ['value', 224, rec('0000000000000000 0000000000000000 b000000000000000 9800000000000000', 32)],
+      [
+        'value',
+        224,
+        rec('0000000000000000 0000000000000000 b000000000000000 9800000000000000', 32),
+      ],
       ['string "x"', 256, rec(text('x'), 256)],
       ['string "n"', 512, rec(text('n'), 256)],
     ]);
@@ -205,7 +228,10 @@ describe('golden bytes, version 3', () => {
       [
         'header',
         0,
-        rec('4d4d5600 03000000 0900000000000000 0900000000000000 04000000 00000000 00000000 41010000', 40),
+        rec(
+          '4d4d5600 03000000 0900000000000000 0900000000000000 04000000 00000000 00000000 41010000',
+          40,
+        ),
       ],
       ['toc metrics', 40, rec('03000000 01000000 6800000000000000', 16)],
       ['toc values', 56, rec('04000000 01000000 9800000000000000', 16)],

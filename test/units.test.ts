@@ -51,7 +51,9 @@ describe('units', () => {
   });
 
   it('refuses a dimension out of the 4-bit range, naming field and value', () => {
-    expect(() => makeUnits({ dimTime: 8 })).toThrow(/dimTime must be an integer from -8 to 7, got 8/);
+    expect(() => makeUnits({ dimTime: 8 })).toThrow(
+      /dimTime must be an integer from -8 to 7, got 8/,
+    );
     expect(() => makeUnits({ dimSpace: 1, scaleSpace: 7 })).toThrow(/scaleSpace .* got 7/);
   });
 

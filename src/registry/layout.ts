@@ -10,7 +10,7 @@ import {
   writeStringSlot,
   writeValue,
 } from '../mmv/encode';
-import { LabelFlag, MMV_DOMAIN, TypeCode, type Version } from '../mmv/format';
+import { LabelFlag, TypeCode, type Version } from '../mmv/format';
 import type { InstanceDomain } from './instance-domain';
 import type { PcpMetric } from './metric';
 import type { ValueStore } from './store';
@@ -27,9 +27,13 @@ export interface LayoutInput {
   labels: string | null;
 }
 
-/** The identity pmdammv gives an indom in label lookups: the whole pmInDom. */
-export function pmInDom(cluster: number, serial: number): number {
-  return ((MMV_DOMAIN << 22) | (cluster << 11) | serial) >>> 0;
+/**
+ * The identity of an indom or instance label: the bare indom serial. pmdammv 6.0.3 matches
+ * `(cluster << 11) | identity` against the indom, so the full pmInDom would never match
+ * (checked with pminfo -l).
+ */
+export function labelIdentity(serial: number): number {
+  return serial;
 }
 
 export function collectLabels(input: LayoutInput): EncodeLabel[] {
@@ -43,7 +47,7 @@ export function collectLabels(input: LayoutInput): EncodeLabel[] {
     });
   }
   for (const d of input.indoms) {
-    const identity = pmInDom(input.cluster, d.serial);
+    const identity = labelIdentity(d.serial);
     if (d.labels)
       labels.push({ flags: LabelFlag.INDOM, identity, instance: -1, payload: d.labels });
     for (const inst of d.instances) {
@@ -127,7 +131,7 @@ export class Layout {
     let n = 0;
     for (const v of values) {
       const m = input.metrics[v.metric];
-      const slot = m.slot(v.instance < 0 ? 0 : v.instance);
+      const slot = m.slot(Math.max(0, v.instance));
       if (v.type === TypeCode.STRING) {
         this.stringSlots.push(slot);
         this.stringPositions.push(v.stringOffset - valuesRegion.offset);

@@ -7,7 +7,7 @@ import { mmvDir } from '../file/paths';
 import { MmvFileWriter } from '../file/writer';
 import { Flag, Limits, type Version } from '../mmv/format';
 import { allocateId } from '../mmv/ids';
-import { Units as U, type Units } from '../mmv/units';
+import { checkUnits, Units as U, type Units } from '../mmv/units';
 import { type DomainOwner, InstanceDomain, type InstanceSpec } from './instance-domain';
 import { type Counter, CounterFamily, type CounterOptions } from './kinds/counter';
 import { type Gauge, GaugeFamily, type GaugeOptions } from './kinds/gauge';
@@ -444,6 +444,7 @@ export class Registry implements DomainOwner, FamilyContext {
     const made: PcpMetric[] = [];
     for (const spec of specs) {
       const full = family.name + spec.suffix;
+      checkUnits(spec.units);
       if (spec.help !== undefined) checkString(spec.help, `help of metric ${quote(full)}`);
       if (spec.longHelp !== undefined)
         checkString(spec.longHelp, `long help of metric ${quote(full)}`);
@@ -531,6 +532,7 @@ export class Registry implements DomainOwner, FamilyContext {
   start(): this {
     if (this.started || this.stopped) return this;
     this.started = true;
+    this.sample();
     this.tryPublish();
     if (this.flushInterval > 0) {
       this.flushTimer = setInterval(() => this.tick(), this.flushInterval);
@@ -554,8 +556,7 @@ export class Registry implements DomainOwner, FamilyContext {
     if (!this.started || this.stopped) return false;
     const t0 = performance.now();
     try {
-      const now = Date.now();
-      for (const s of this.samplers) s.sample(now);
+      this.sample();
       if (this.layoutDirty || !this.writer.isOpen || !this.layout) return this.tryPublish();
       if (!this.layout.refresh(this.store)) return false;
       this.self?.flush.record((performance.now() - t0) * 1000);
@@ -580,6 +581,11 @@ export class Registry implements DomainOwner, FamilyContext {
     } catch (err) {
       this.internalError('PCP_AGENT_WARN_REMOVE', `removing ${this.path} failed`, err);
     }
+  }
+
+  private sample(): void {
+    const now = Date.now();
+    for (const s of this.samplers) s.sample(now);
   }
 
   private tick(): void {

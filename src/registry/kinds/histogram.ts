@@ -64,7 +64,7 @@ export class Histogram implements SlotHolder {
       );
     }
     const r = Math.round(value * this.scale);
-    this.h.record(r < 1 ? 1 : r > MAX_RECORDABLE ? MAX_RECORDABLE : r);
+    this.h.record(Math.max(1, Math.min(r, MAX_RECORDABLE)));
     const v = this.v;
     v[this.i + COUNT]++;
     v[this.i + SUM] += value;
