@@ -137,6 +137,12 @@ export const Limits = {
   MAX_ITEM: 1023,
   /** Clusters are 12 bits; 0 asks pmdammv to choose one. */
   MAX_CLUSTER: 4095,
+  /**
+   * pmdammv numbers an indom (cluster << 11) | serial in 22 bits, so a cluster of 2048 or
+   * more loses its top bit: its indoms alias another file's and their labels never match
+   * (checked with pminfo -d -l). Writers keep clusters below this.
+   */
+  MAX_SAFE_CLUSTER: 2047,
   /** pmdammv packs (cluster << 11) | serial into the 22-bit indom serial. */
   MAX_INDOM_SERIAL: 2047,
   /** pmdammv skips a section with more entries than this. */

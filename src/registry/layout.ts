@@ -51,12 +51,16 @@ export function collectLabels(input: LayoutInput): EncodeLabel[] {
     if (d.labels)
       labels.push({ flags: LabelFlag.INDOM, identity, instance: -1, payload: d.labels });
     for (const inst of d.instances) {
-      if (inst.labels) {
+      if (!inst.labels) continue;
+      // pmdammv 6.0.3 returns the number of instance label records as the number of labels,
+      // so a record with several keys shows only its first: write one record per key.
+      const set = JSON.parse(inst.labels) as Record<string, unknown>;
+      for (const [key, value] of Object.entries(set)) {
         labels.push({
           flags: LabelFlag.INSTANCES,
           identity,
           instance: inst.id,
-          payload: inst.labels,
+          payload: JSON.stringify({ [key]: value }),
         });
       }
     }

@@ -45,7 +45,7 @@ export interface RegistryOptions {
   noPrefix?: boolean;
   /** SENTINEL flag: an all-ones integer or an empty string reads as "no value". Default false. */
   sentinel?: boolean;
-  /** Cluster id 1-4095; default a stable hash of the name. */
+  /** Cluster id 1-2047 (pmdammv's indom numbering); default a stable hash of the name. */
   cluster?: number;
   /** Milliseconds between flushes; default 250. 0 disables the timer (flush() only). */
   flushInterval?: number;
@@ -130,11 +130,16 @@ export class Registry implements DomainOwner, FamilyContext {
     checkFileName(options?.name);
     this.options = options;
     this.name = options.name;
-    this.cluster = options.cluster ?? allocateId(options.name, 1, Limits.MAX_CLUSTER, new Set());
-    if (!Number.isInteger(this.cluster) || this.cluster < 1 || this.cluster > Limits.MAX_CLUSTER) {
+    this.cluster =
+      options.cluster ?? allocateId(options.name, 1, Limits.MAX_SAFE_CLUSTER, new Set());
+    if (
+      !Number.isInteger(this.cluster) ||
+      this.cluster < 1 ||
+      this.cluster > Limits.MAX_SAFE_CLUSTER
+    ) {
       throw new PcpAgentError(
         'PCP_AGENT_ERR_ID',
-        `cluster must be an integer from 1 to ${Limits.MAX_CLUSTER}, got ${quote(options.cluster)}`,
+        `cluster must be an integer from 1 to ${Limits.MAX_SAFE_CLUSTER} (pmdammv packs cluster << 11 | serial into 22 bits, so larger clusters alias other files' instance domains), got ${quote(options.cluster)}`,
       );
     }
     this.flags =

@@ -102,8 +102,11 @@ export type Labels = Readonly<Record<string, LabelValue>>;
 
 const LABEL_NAME_RULE = /^[A-Za-z][A-Za-z0-9_]*$/;
 
-/** Labels as one JSON object, checked against PCP's label rules and the 243-byte payload. */
-export function labelPayload(labels: Labels, what: string): string {
+/**
+ * Labels as one JSON object, checked against PCP's label rules and the 243-byte payload;
+ * null for an empty set, which gets no record.
+ */
+export function labelPayload(labels: Labels, what: string): string | null {
   if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) {
     throw new PcpAgentError(
       'PCP_AGENT_ERR_LABEL',
@@ -135,6 +138,7 @@ export function labelPayload(labels: Labels, what: string): string {
       );
     }
   }
+  if (Object.keys(labels).length === 0) return null;
   const payload = JSON.stringify(labels);
   if (byteLength(payload) > LABEL_PAYLOAD_MAX - 1) {
     throw new PcpAgentError(
