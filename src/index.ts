@@ -4,6 +4,16 @@ export type { ErrorCode } from './errors';
 export { PcpAgentError } from './errors';
 export type { PcpTmpDir } from './file/paths';
 export { findPcpTmpDir, mmvDir } from './file/paths';
+export type {
+  MmvFile,
+  MmvIndom,
+  MmvInstance,
+  MmvLabel,
+  MmvMetric,
+  MmvTocEntry,
+  MmvValue,
+} from './mmv/reader';
+export { readMmv, readMmvFile } from './mmv/reader';
 export type { SpaceScale, TimeScale } from './mmv/units';
 export {
   checkUnits,

@@ -518,6 +518,23 @@ describe('the file location', () => {
 });
 
 describe('the process', () => {
+  it('is importable from ESM as well as CommonJS, with named exports', () => {
+    const script = `
+      import { Registry, readMmvFile } from 'pcp-agent';
+      const r = new Registry({ name: 'esm', dir: ${JSON.stringify(dir)}, flushInterval: 0 });
+      r.counter('c').add(2);
+      r.start();
+      console.log(String(readMmvFile(r.path).values.find((v) => v.metric === 'c').value));
+      r.stop();
+    `;
+    const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: path.resolve('.'),
+      encoding: 'utf8',
+    });
+    expect(out.stderr).toBe('');
+    expect(out.stdout.trim()).toBe('2');
+  });
+
   it('does not keep the event loop alive, and removes its file at exit', () => {
     const script = `
       const { Registry } = require(${JSON.stringify(path.resolve('dist/src'))});
