@@ -167,6 +167,33 @@ describe('publishing', () => {
     expect(value(read(r), 'hits')).toBe(9n);
   });
 
+  it('yields to another live process that takes the same name, and takes it back after', async () => {
+    const r = registry({ name: 'same', flushInterval: 20 });
+    r.counter('hits').add(1);
+    r.start();
+    const pidIn = () => read(r).pid;
+    expect(pidIn()).toBe(process.pid);
+    const script = `
+      const { Registry } = require(${JSON.stringify(path.resolve('dist/src'))});
+      const r = new Registry({ name: 'same', dir: ${JSON.stringify(dir)} });
+      r.counter('hits').add(2);
+      r.start();
+      console.log('up');
+      setTimeout(() => {}, 600);
+    `;
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((res) => child.stdout.once('data', res));
+    await new Promise((res) => setTimeout(res, 200)); // ten of our flushes
+    expect(pidIn()).toBe(child.pid); // we did not take the file back
+    expect(value(read(r), 'hits')).toBe(2n);
+    await new Promise((res) => child.once('exit', res)); // it removes its file at exit
+    await new Promise((res) => setTimeout(res, 200));
+    expect(pidIn()).toBe(process.pid);
+    expect(value(read(r), 'hits')).toBe(1n);
+    expect(value(read(r), 'pcp_agent.errors')).toBe(1n);
+  });
+
   it('never writes through a symlink planted at the target path', () => {
     const victim = path.join(dir, 'victim');
     fs.writeFileSync(victim, 'precious');

@@ -123,6 +123,7 @@ export class Registry implements DomainOwner, FamilyContext {
   private layoutDirty = true;
   private started = false;
   private stopped = false;
+  private yielded = false;
   private flushTimer: NodeJS.Timeout | null = null;
   private readonly self: SelfMetrics | null;
 
@@ -569,7 +570,11 @@ export class Registry implements DomainOwner, FamilyContext {
       this.writer.writeAt(this.layout.region, this.layout.regionOffset);
       return true;
     } catch (err) {
-      this.internalError('PCP_AGENT_WARN_FLUSH', `flushing ${this.path} failed`, err);
+      this.internalError(
+        'PCP_AGENT_WARN_FLUSH',
+        `flushing ${this.path} failed (retried at each flush)`,
+        err,
+      );
       return false;
     }
   }
@@ -594,8 +599,24 @@ export class Registry implements DomainOwner, FamilyContext {
   }
 
   private tick(): void {
-    // A file deleted or replaced by someone else is published again.
-    if (this.writer.isOpen && !this.writer.isIntact()) this.layoutDirty = true;
+    if (this.writer.isOpen && !this.writer.isIntact()) {
+      // Another live process published a file of the same name: taking it back at every
+      // flush would make PCP's values jump between the two, so yield until it is gone.
+      const owner = this.writer.foreignOwner();
+      if (owner !== null) {
+        if (!this.yielded) {
+          this.yielded = true;
+          this.internalError(
+            'PCP_AGENT_WARN_NAME_TAKEN',
+            `${this.path} was replaced by process ${owner} using the same name; this process's metrics are not published until it is gone`,
+          );
+        }
+        return;
+      }
+      // Deleted or replaced by someone else (or that process died): publish again.
+      this.yielded = false;
+      this.layoutDirty = true;
+    }
     this.flush();
   }
 
@@ -623,15 +644,19 @@ export class Registry implements DomainOwner, FamilyContext {
       return true;
     } catch (err) {
       this.layoutDirty = true;
-      this.internalError('PCP_AGENT_WARN_PUBLISH', `publishing ${this.path} failed`, err);
+      this.internalError(
+        'PCP_AGENT_WARN_PUBLISH',
+        `publishing ${this.path} failed (retried at each flush)`,
+        err,
+      );
       return false;
     }
   }
 
-  private internalError(code: string, what: string, err: unknown): void {
+  private internalError(code: string, what: string, err?: unknown): void {
     this.self?.errors.inc();
-    const detail = err instanceof Error ? err.message : String(err);
-    warnOnce(code, `pcp-agent: ${what}: ${detail} (will retry)`);
+    const detail = err === undefined ? '' : `: ${err instanceof Error ? err.message : String(err)}`;
+    warnOnce(code, `pcp-agent: ${what}${detail}`);
   }
 }
 
