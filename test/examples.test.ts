@@ -396,7 +396,7 @@ describePcp('examples/', () => {
           type: 'U64',
           semantics: 'counter',
           units: 'count',
-          ...described(`observations <= ${b.slice(3)}`),
+          ...described(b === 'le_inf' ? 'all observations' : `observations <= ${b.slice(3)}`),
           values: new Map([[null, cumulative[k]]]),
         });
       });

@@ -511,6 +511,26 @@ describe('kinds', () => {
     expect(value(read(r), 'lat.count')).toBe(2n);
   });
 
+  it('names bucket bounds in help texts as numbers, negative ones too', () => {
+    const r = registry();
+    r.histogram('h', { buckets: [-1, 0.5], help: 'H' });
+    r.start();
+    const help = (n: string) => read(r).metrics.find((m) => m.name === n)?.shortHelp;
+    expect(help('h.bucket.le_minus_1')).toBe('H: observations <= -1');
+    expect(help('h.bucket.le_0_5')).toBe('H: observations <= 0.5');
+    expect(help('h.bucket.le_inf')).toBe('H: all observations');
+  });
+
+  it('takes a fixed item for counters, gauges and strings', () => {
+    const r = registry();
+    r.counter('c', { item: 7 });
+    r.gauge('g', { item: 8 });
+    r.string('s', { item: 10 });
+    r.start();
+    const items = Object.fromEntries(read(r).metrics.map((m) => [m.name, m.item]));
+    expect([items.c, items.g, items.s]).toEqual([7, 8, 10]);
+  });
+
   it('refuses bad histogram options', () => {
     const r = registry();
     expect(() => r.histogram('a', { buckets: [5, 1] })).toThrow(/strictly ascending/);

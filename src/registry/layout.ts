@@ -82,6 +82,7 @@ export class Layout {
   private readonly types: Uint8Array;
   private readonly positions: Int32Array;
   private readonly passive: Uint8Array;
+  private passiveIndexes: number[] = [];
   private readonly last: Float64Array;
   private readonly stringSlots: number[] = [];
   private readonly stringPositions: number[] = [];
@@ -146,10 +147,21 @@ export class Layout {
       this.types[n] = v.type;
       this.positions[n] = v.offset - valuesRegion.offset;
       this.passive[n] = m.passive ? 1 : 0;
+      if (m.passive) this.passiveIndexes.push(n);
       this.last[n] = 0;
       n++;
     }
     this.refresh(store, true);
+  }
+
+  /** Copies the passive self-metrics only: what a flush records about itself after refresh(). */
+  refreshPassive(store: ValueStore): void {
+    const f64 = store.f64;
+    for (const j of this.passiveIndexes) {
+      const value = f64[this.slots[j]];
+      writeValue(this.view, this.positions[j], this.types[j], value);
+      this.last[j] = value;
+    }
   }
 
   /**

@@ -137,6 +137,12 @@ export abstract class Family<H> implements DomainMember {
 
 /** A metric over an instance domain: `instance(name)` returns the handle for one instance. */
 export class MetricVector<H> {
+  /**
+   * Handles of names that are instances of the domain, so a lookup by name is one Map.get.
+   * Names folded into `_overflow` are never cached: each such lookup must still be counted.
+   */
+  private readonly byName = new Map<string, H>();
+
   /** @internal */
   constructor(private readonly family: Family<H>) {}
 
@@ -154,8 +160,13 @@ export class MetricVector<H> {
    * new names share the `_overflow` instance. Labels apply when the instance is created.
    */
   instance(name: string, labels?: Labels): H {
-    const index = this.family.indom?.resolve(name, labels) ?? -1;
-    return this.family.handleAt(index);
+    const cached = this.byName.get(name);
+    if (cached !== undefined) return cached;
+    const indom = this.family.indom;
+    const index = indom ? indom.resolve(name, labels) : -1;
+    const handle = this.family.handleAt(index);
+    if (index >= 0 && indom?.indexOf(name) === index) this.byName.set(name, handle);
+    return handle;
   }
 }
 

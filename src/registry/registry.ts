@@ -566,7 +566,7 @@ export class Registry implements DomainOwner, FamilyContext {
       if (this.layoutDirty || !this.writer.isOpen || !this.layout) return this.tryPublish();
       if (!this.layout.refresh(this.store)) return false;
       this.self?.flush.record((performance.now() - t0) * 1000);
-      this.layout.refresh(this.store); // carries the flush self-metric along in the same write
+      this.layout.refreshPassive(this.store); // the flush self-metric, in the same write
       this.writer.writeAt(this.layout.region, this.layout.regionOffset);
       return true;
     } catch (err) {

@@ -7,18 +7,23 @@ import type { SlotHolder } from '../store';
 import type { MetricSpec } from './spec';
 
 export interface CounterOptions extends MetricOptions {
+  /** A fixed item number (0-1023); by default a stable hash of the name. */
+  item?: number;
   /** Default: count. */
   units?: Units;
 }
 
 export class Counter implements SlotHolder {
-  v!: Float64Array;
+  // Declared, not defined: see SlotHolder.
+  declare v: Float64Array;
+  declare private readonly i: number;
+  declare private readonly name: string;
 
   /** @internal */
-  constructor(
-    private readonly i: number,
-    private readonly name: string,
-  ) {}
+  constructor(i: number, name: string) {
+    this.i = i;
+    this.name = name;
+  }
 
   /** Adds one. */
   inc(): void {
@@ -53,6 +58,7 @@ export class CounterFamily extends Family<Counter> {
         help: options.help,
         longHelp: options.longHelp,
         labels: options.labels,
+        item: options.item,
       },
     ];
   }

@@ -6,6 +6,8 @@ import type { SlotHolder } from '../store';
 import type { MetricSpec } from './spec';
 
 export interface GaugeOptions extends MetricOptions {
+  /** A fixed item number (0-1023); by default a stable hash of the name. */
+  item?: number;
   /** Default: none. */
   units?: Units;
   /** Default 'instant'; 'discrete' for values that rarely change (a configuration size). */
@@ -13,10 +15,14 @@ export interface GaugeOptions extends MetricOptions {
 }
 
 export class Gauge implements SlotHolder {
-  v!: Float64Array;
+  // Declared, not defined: see SlotHolder.
+  declare v: Float64Array;
+  declare private readonly i: number;
 
   /** @internal */
-  constructor(private readonly i: number) {}
+  constructor(i: number) {
+    this.i = i;
+  }
 
   set(value: number): void {
     this.v[this.i] = value;
@@ -47,6 +53,7 @@ export class GaugeFamily extends Family<Gauge> {
         help: options.help,
         longHelp: options.longHelp,
         labels: options.labels,
+        item: options.item,
       },
     ];
   }

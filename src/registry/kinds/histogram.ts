@@ -1,13 +1,14 @@
 // Histogram: the distribution of a value (a latency, a size). Count and sum as counters,
-// min, max and percentiles over each window from Node's native HDR histogram, and
-// cumulative buckets (`<name>.bucket.le_<bound>`) as counters.
+// min, max and percentiles over each window from an HDR histogram (the same counting as Node's
+// native one, kept in JavaScript: see hdr.ts), and cumulative buckets
+// (`<name>.bucket.le_<bound>`) as counters.
 
-import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { PcpAgentError, quote } from '../../errors';
 import { Units as U, type Units } from '../../mmv/units';
 import type { InstanceDomain } from '../instance-domain';
 import { Family, type FamilyContext, type MetricOptions } from '../metric';
 import type { SlotHolder } from '../store';
+import { HdrHistogram } from './hdr';
 import type { MetricSpec } from './spec';
 
 export interface HistogramOptions extends MetricOptions {
@@ -43,17 +44,31 @@ const MAX = 3;
 const FIRST_PERCENTILE = 4;
 
 export class Histogram implements SlotHolder {
-  v!: Float64Array;
+  // Declared, not defined: see SlotHolder.
+  declare v: Float64Array;
+  declare private readonly i: number;
+  declare private readonly h: HdrHistogram;
+  declare private readonly bounds: Float64Array;
+  declare private readonly raw: number;
+  declare private readonly scale: number;
+  declare private readonly name: string;
 
   /** @internal */
   constructor(
-    private readonly i: number,
-    private readonly h: RecordableHistogram,
-    private readonly bounds: Float64Array,
-    private readonly raw: number,
-    private readonly scale: number,
-    private readonly name: string,
-  ) {}
+    i: number,
+    h: HdrHistogram,
+    bounds: Float64Array,
+    raw: number,
+    scale: number,
+    name: string,
+  ) {
+    this.i = i;
+    this.h = h;
+    this.bounds = bounds;
+    this.raw = raw;
+    this.scale = scale;
+    this.name = name;
+  }
 
   /** Records one observation: a finite number >= 0, in the histogram's units. */
   record(value: number): void {
@@ -63,7 +78,11 @@ export class Histogram implements SlotHolder {
         `histogram ${quote(this.name)}: a value must be a finite number >= 0, got ${quote(value)}`,
       );
     }
-    const r = Math.round(value * this.scale);
+    // Math.round without its branch, which real data mispredicts half the time: for x >= 0,
+    // x - floor(x) is exact and (fraction * 2) | 0 is 1 exactly when the fraction is >= 0.5.
+    const x = value * this.scale;
+    const whole = Math.floor(x);
+    const r = whole + (((x - whole) * 2) | 0);
     this.h.record(Math.max(1, Math.min(r, MAX_RECORDABLE)));
     const v = this.v;
     v[this.i + COUNT]++;
@@ -130,7 +149,7 @@ export function histogramConfig(options: HistogramOptions, name: string): Histog
 }
 
 export class HistogramFamily extends Family<Histogram> {
-  private readonly natives = new Map<number, RecordableHistogram>();
+  private readonly hdrs = new Map<number, HdrHistogram>();
   private readonly bounds: Float64Array;
   private windowStart = Date.now();
 
@@ -201,14 +220,15 @@ export class HistogramFamily extends Family<Histogram> {
     });
     if (config.buckets.length) {
       const first = FIRST_PERCENTILE + config.percentiles.length;
-      [...config.buckets.map(bucketName), 'le_inf'].forEach((b, k) => {
+      [...config.buckets, Number.POSITIVE_INFINITY].forEach((bound, k) => {
+        const b = Number.isFinite(bound) ? bucketName(bound) : 'le_inf';
         specs.push({
           suffix: `.bucket.${b}`,
           type: 'u64',
           semantics: 'counter',
           units: U.count(),
           offset: first + k,
-          help: help(`observations <= ${b.slice(3).replace('_', '.')}`),
+          help: help(Number.isFinite(bound) ? `observations <= ${bound}` : 'all observations'),
           ...common,
         });
       });
@@ -217,7 +237,7 @@ export class HistogramFamily extends Family<Histogram> {
   }
 
   protected override initBlock(block: number): void {
-    this.natives.set(block, createHistogram());
+    this.hdrs.set(block, new HdrHistogram());
   }
 
   protected createHandle(block: number): Histogram {
@@ -225,7 +245,7 @@ export class HistogramFamily extends Family<Histogram> {
     return this.ctx.store.hold(
       new Histogram(
         block,
-        this.natives.get(block) as RecordableHistogram,
+        this.hdrs.get(block) as HdrHistogram,
         this.bounds,
         block + raw,
         this.config.scale,
@@ -253,7 +273,7 @@ export class HistogramFamily extends Family<Histogram> {
         }
       }
       if (!rotate) continue;
-      const h = this.natives.get(block) as RecordableHistogram;
+      const h = this.hdrs.get(block) as HdrHistogram;
       const scale = this.config.scale;
       if (h.count > 0) {
         v[block + MIN] = h.min / scale;

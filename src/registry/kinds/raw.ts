@@ -34,14 +34,18 @@ const RANGES: Readonly<Record<NumericType, [number, number, boolean]>> = {
 };
 
 export class RawMetric implements SlotHolder {
-  v!: Float64Array;
+  // Declared, not defined: see SlotHolder.
+  declare v: Float64Array;
+  declare private readonly i: number;
+  declare private readonly type: NumericType;
+  declare private readonly name: string;
 
   /** @internal */
-  constructor(
-    private readonly i: number,
-    private readonly type: NumericType,
-    private readonly name: string,
-  ) {}
+  constructor(i: number, type: NumericType, name: string) {
+    this.i = i;
+    this.type = type;
+    this.name = name;
+  }
 
   /** Sets the value; one the type cannot hold exactly is an error and the old value stays. */
   set(value: number): void {

@@ -6,6 +6,8 @@ import { checkString } from '../validate';
 import type { MetricSpec } from './spec';
 
 export interface StringOptions extends MetricOptions {
+  /** A fixed item number (0-1023); by default a stable hash of the name. */
+  item?: number;
   /** The initial value. */
   value?: string;
   /** Default 'discrete'. */
@@ -43,6 +45,7 @@ export class StringFamily extends Family<StringMetric> {
         help: options.help,
         longHelp: options.longHelp,
         labels: options.labels,
+        item: options.item,
       },
     ];
   }

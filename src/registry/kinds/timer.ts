@@ -31,14 +31,18 @@ export interface Stopwatch {
 }
 
 export class Timer implements SlotHolder {
-  v!: Float64Array;
+  // Declared, not defined: see SlotHolder.
+  declare v: Float64Array;
+  declare private readonly i: number;
+  declare private readonly fromMs: number;
+  declare private readonly name: string;
 
   /** @internal */
-  constructor(
-    private readonly i: number,
-    private readonly fromMs: number,
-    private readonly name: string,
-  ) {}
+  constructor(i: number, fromMs: number, name: string) {
+    this.i = i;
+    this.fromMs = fromMs;
+    this.name = name;
+  }
 
   /** Records one timing, in the timer's unit. */
   record(duration: number): void {
