@@ -4,7 +4,7 @@ import { PcpAgentError, quote } from '../../errors';
 import { Units as U, type Units } from '../../mmv/units';
 import { Family, type MetricOptions } from '../metric';
 import type { SlotHolder } from '../store';
-import type { MetricSpec } from './spec';
+import { type MetricSpec, singleSpec } from './spec';
 
 export interface CounterOptions extends MetricOptions {
   /** A fixed item number (0-1023); by default a stable hash of the name. */
@@ -48,19 +48,11 @@ export class Counter implements SlotHolder {
 
 export class CounterFamily extends Family<Counter> {
   static specs(options: CounterOptions): MetricSpec[] {
-    return [
-      {
-        suffix: '',
-        type: 'u64',
-        semantics: 'counter',
-        units: options.units ?? U.count(),
-        offset: 0,
-        help: options.help,
-        longHelp: options.longHelp,
-        labels: options.labels,
-        item: options.item,
-      },
-    ];
+    return singleSpec(options, {
+      type: 'u64',
+      semantics: 'counter',
+      units: options.units ?? U.count(),
+    });
   }
 
   protected createHandle(block: number): Counter {

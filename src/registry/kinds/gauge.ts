@@ -3,7 +3,7 @@
 import { Units as U, type Units } from '../../mmv/units';
 import { Family, type MetricOptions } from '../metric';
 import type { SlotHolder } from '../store';
-import type { MetricSpec } from './spec';
+import { type MetricSpec, singleSpec } from './spec';
 
 export interface GaugeOptions extends MetricOptions {
   /** A fixed item number (0-1023); by default a stable hash of the name. */
@@ -43,19 +43,11 @@ export class Gauge implements SlotHolder {
 
 export class GaugeFamily extends Family<Gauge> {
   static specs(options: GaugeOptions): MetricSpec[] {
-    return [
-      {
-        suffix: '',
-        type: 'double',
-        semantics: options.semantics ?? 'instant',
-        units: options.units ?? U.none,
-        offset: 0,
-        help: options.help,
-        longHelp: options.longHelp,
-        labels: options.labels,
-        item: options.item,
-      },
-    ];
+    return singleSpec(options, {
+      type: 'double',
+      semantics: options.semantics ?? 'instant',
+      units: options.units ?? U.none,
+    });
   }
 
   protected createHandle(block: number): Gauge {

@@ -12,7 +12,7 @@ import {
   type Semantics,
 } from '../metric';
 import type { SlotHolder } from '../store';
-import type { MetricSpec } from './spec';
+import { type MetricSpec, singleSpec } from './spec';
 
 export type NumericType = Exclude<MetricType, 'string'>;
 
@@ -84,19 +84,11 @@ export class RawFamily extends Family<RawMetric> {
   }
 
   static specs(options: RawOptions): MetricSpec[] {
-    return [
-      {
-        suffix: '',
-        type: options.type,
-        semantics: options.semantics,
-        units: options.units ?? U.none,
-        offset: 0,
-        help: options.help,
-        longHelp: options.longHelp,
-        labels: options.labels,
-        item: options.item,
-      },
-    ];
+    return singleSpec(options, {
+      type: options.type,
+      semantics: options.semantics,
+      units: options.units ?? U.none,
+    });
   }
 
   protected createHandle(block: number): RawMetric {

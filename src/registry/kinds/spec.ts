@@ -1,7 +1,7 @@
 // The description of one PCP metric a kind contributes, before the registry gives it an item.
 
 import type { Units } from '../../mmv/units';
-import type { MetricType, Semantics } from '../metric';
+import type { MetricOptions, MetricType, Semantics } from '../metric';
 import type { Labels } from '../validate';
 
 export interface MetricSpec {
@@ -19,4 +19,22 @@ export interface MetricSpec {
   item?: number;
   /** Written with each flush but never the reason for one (self-metrics about flushing). */
   passive?: boolean;
+}
+
+/** The spec of a kind that is one PCP metric under the family's own name. */
+export function singleSpec(
+  options: MetricOptions & { item?: number },
+  shape: Pick<MetricSpec, 'type' | 'semantics' | 'units'>,
+): MetricSpec[] {
+  return [
+    {
+      suffix: '',
+      ...shape,
+      offset: 0,
+      help: options.help,
+      longHelp: options.longHelp,
+      labels: options.labels,
+      item: options.item,
+    },
+  ];
 }

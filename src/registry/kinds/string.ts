@@ -3,7 +3,7 @@
 import { Units as U } from '../../mmv/units';
 import { Family, type MetricOptions } from '../metric';
 import { checkString } from '../validate';
-import type { MetricSpec } from './spec';
+import { type MetricSpec, singleSpec } from './spec';
 
 export interface StringOptions extends MetricOptions {
   /** A fixed item number (0-1023); by default a stable hash of the name. */
@@ -35,19 +35,11 @@ export class StringMetric {
 
 export class StringFamily extends Family<StringMetric> {
   static specs(options: StringOptions): MetricSpec[] {
-    return [
-      {
-        suffix: '',
-        type: 'string',
-        semantics: options.semantics ?? 'discrete',
-        units: U.none,
-        offset: 0,
-        help: options.help,
-        longHelp: options.longHelp,
-        labels: options.labels,
-        item: options.item,
-      },
-    ];
+    return singleSpec(options, {
+      type: 'string',
+      semantics: options.semantics ?? 'discrete',
+      units: U.none,
+    });
   }
 
   protected override initBlock(block: number): void {
