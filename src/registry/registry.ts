@@ -118,6 +118,7 @@ export class Registry implements DomainOwner, FamilyContext {
   private readonly items = new Set<number>();
   private readonly serials = new Set<number>();
   private readonly samplers: HistogramFamily[] = [];
+  private readonly flushHooks: ((now: number) => void)[] = [];
   private valueCount = 0;
   private layout: Layout | null = null;
   private layoutDirty = true;
@@ -593,8 +594,40 @@ export class Registry implements DomainOwner, FamilyContext {
     }
   }
 
+  /**
+   * Calls `fn` before each flush (and before the first publish), to sample values that are
+   * read rather than counted: memory, CPU, event-loop delay. An error it throws is counted
+   * in `pcp_agent.errors` and warned once; it never stops the flush. Returns an unsubscribe.
+   */
+  beforeFlush(fn: (now: number) => void): () => void {
+    this.flushHooks.push(fn);
+    return () => {
+      const k = this.flushHooks.indexOf(fn);
+      if (k >= 0) this.flushHooks.splice(k, 1);
+    };
+  }
+
+  /**
+   * Counts an internal error in `pcp_agent.errors` and logs it once per code. For code that
+   * observes the app on its behalf (the agent's instrumentation): never throws.
+   */
+  reportError(code: string, what: string, err?: unknown): void {
+    try {
+      this.internalError(code, what, err);
+    } catch {
+      // a throwing warning listener must not reach the app
+    }
+  }
+
   private sample(): void {
     const now = Date.now();
+    for (const fn of this.flushHooks) {
+      try {
+        fn(now);
+      } catch (err) {
+        this.reportError('PCP_AGENT_WARN_SAMPLE', 'a beforeFlush sampler threw', err);
+      }
+    }
     for (const s of this.samplers) s.sample(now);
   }
 

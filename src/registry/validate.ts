@@ -38,12 +38,15 @@ export function checkMetricName(name: string, what = 'metric name'): void {
   }
 }
 
-/** A file (registry) name: one component, since it becomes `mmv.<name>.…`. */
+/**
+ * A file (registry) name: it becomes the metric prefix `mmv.<name>.`, so it is one or more
+ * components joined by dots (`app`, or `app.worker2` for one process of several).
+ */
 export function checkFileName(name: string): void {
-  if (typeof name !== 'string' || !COMPONENT_RULE.test(name)) {
+  if (typeof name !== 'string' || !name.split('.').every((c) => COMPONENT_RULE.test(c))) {
     throw new PcpAgentError(
       'PCP_AGENT_ERR_NAME',
-      `registry name ${quote(name)} breaks pmdammv's naming rule: it must start with a letter and contain only letters, digits and '_' (it becomes the metric prefix mmv.<name>.)`,
+      `registry name ${quote(name)} breaks pmdammv's naming rule: each dot-separated part must start with a letter and contain only letters, digits and '_' (it becomes the metric prefix mmv.<name>.)`,
     );
   }
   if (byteLength(name) > 200) {
