@@ -34,10 +34,13 @@ export function quote(value: unknown): string {
 
 const warned = new Set<string>();
 
-/** Logs a warning once per code for the life of the process; returns whether it logged. */
-export function warnOnce(code: string, message: string): boolean {
-  if (warned.has(code)) return false;
-  warned.add(code);
+/**
+ * Logs a warning once per code (or per `key`, when one code covers several subjects, such as
+ * one bad environment variable each) for the life of the process; returns whether it logged.
+ */
+export function warnOnce(code: string, message: string, key: string = code): boolean {
+  if (warned.has(key)) return false;
+  warned.add(key);
   try {
     process.emitWarning(message, { code, type: 'PcpAgentWarning' });
   } catch {

@@ -2,6 +2,7 @@
 
 export type { ErrorCode } from './errors';
 export { PcpAgentError } from './errors';
+export { appName, sanitizeName } from './file/naming';
 export type { PcpTmpDir } from './file/paths';
 export { findPcpTmpDir, mmvDir } from './file/paths';
 export type {
@@ -24,6 +25,7 @@ export {
   NO_UNITS,
   Units,
 } from './mmv/units';
+export { defaultRegistry, existingDefaultRegistry } from './registry/default';
 export type { Instance, InstanceSpec } from './registry/instance-domain';
 export { InstanceDomain, OVERFLOW_INSTANCE } from './registry/instance-domain';
 export type { Counter, CounterOptions } from './registry/kinds/counter';

@@ -3,10 +3,8 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Flag, Header } from '../mmv/format';
-
-/** "MMV\\0" read as a little-endian u32. */
-const MAGIC_WORD = 0x00564d4d;
+import { Header } from '../mmv/format';
+import { ownedByOtherLiveProcess, readFileHeader } from './header';
 
 const { O_CREAT, O_EXCL, O_RDWR, O_NOFOLLOW } = fs.constants;
 
@@ -98,23 +96,8 @@ export class MmvFileWriter {
    * or null: nothing there, not an MMV file, ours, or its process is dead.
    */
   foreignOwner(): number | null {
-    let fd: number;
-    try {
-      fd = fs.openSync(this.path, fs.constants.O_RDONLY | O_NOFOLLOW);
-    } catch {
-      return null;
-    }
-    try {
-      const header = new Uint8Array(Header.CLUSTER + 4);
-      if (fs.readSync(fd, header, 0, header.length, 0) < header.length) return null;
-      const view = new DataView(header.buffer);
-      if (view.getUint32(Header.MAGIC, true) !== MAGIC_WORD) return null;
-      const pid = view.getInt32(Header.PID, true);
-      const process_ = (view.getUint32(Header.FLAGS, true) & Flag.PROCESS) !== 0;
-      return process_ && pid > 0 && pid !== process.pid && isAlive(pid) ? pid : null;
-    } finally {
-      fs.closeSync(fd);
-    }
+    const h = readFileHeader(this.path);
+    return ownedByOtherLiveProcess(h) ? h.pid : null;
   }
 
   /** Removes the file if it is still ours, and closes it. Safe to call twice. */
@@ -135,15 +118,6 @@ export class MmvFileWriter {
     }
     fs.closeSync(fd);
     removeIfPresent(this.tmpPath);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

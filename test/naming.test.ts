@@ -1,0 +1,126 @@
+// File names for the processes of one app, and the cleanup of dead processes' files: what
+// keeps several processes from overwriting each other and restarts from piling files up.
+
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  appName,
+  freeCluster,
+  processFileName,
+  removeDeadFiles,
+  sanitizeName,
+} from '../src/file/naming';
+import { Header } from '../src/mmv/format';
+import { Registry } from '../src/registry/registry';
+
+let dir: string;
+const registries: Registry[] = [];
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pcp-agent-naming-'));
+});
+
+afterEach(() => {
+  for (const r of registries.splice(0)) r.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A pid that is certainly dead: a child that has exited. */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+  return Number(r.stdout.toString());
+}
+
+/** Publishes a file as process `pid` would have (the header's pid field is patched). */
+function publishAs(name: string, pid: number, cluster?: number): string {
+  const r = new Registry({ name, dir, flushInterval: 0, removeOnExit: false, cluster });
+  r.start();
+  const file = path.join(dir, name);
+  const bytes = fs.readFileSync(file);
+  bytes.writeInt32LE(pid, Header.PID);
+  fs.writeFileSync(file, bytes);
+  return file;
+}
+
+describe('app names', () => {
+  it.each([
+    ['my-shop-api', 'my_shop_api'],
+    ['@acme/web-api', 'acme_web_api'],
+    ['2fa-service', 'app_2fa_service'],
+    ['server.js', 'server_js'],
+    ['---', 'node'],
+    ['Ünïcode', 'n_code'],
+  ])('%j becomes %j', (input, expected) => {
+    expect(sanitizeName(input)).toBe(expected);
+  });
+
+  it('come from the package.json nearest the script, else the script name', () => {
+    const app = path.join(dir, 'app');
+    fs.mkdirSync(path.join(app, 'lib'), { recursive: true });
+    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'orders-api' }));
+    expect(appName(path.join(app, 'lib', 'main.js'), '/')).toBe('orders_api');
+    const bare = fs.mkdtempSync(path.join(os.tmpdir(), 'pcp-agent-bare-'));
+    try {
+      // os.tmpdir() has no package.json above it on these machines
+      expect(appName(path.join(bare, 'worker-job.mjs'), '/')).toBe('worker_job');
+    } finally {
+      fs.rmSync(bare, { recursive: true });
+    }
+  });
+});
+
+describe('one file per process', () => {
+  it('is the app name for a single process', () => {
+    expect(processFileName('shop', dir, {})).toBe('shop');
+  });
+
+  it('adds the cluster worker id or the pm2 instance', () => {
+    expect(processFileName('shop', dir, { NODE_UNIQUE_ID: '3' })).toBe('shop.worker3');
+    expect(processFileName('shop', dir, { NODE_APP_INSTANCE: '1' })).toBe('shop.instance1');
+  });
+
+  it('adds this pid when another live process publishes the name', () => {
+    publishAs('shop', process.ppid); // our parent: alive
+    expect(processFileName('shop', dir, {}, 4242)).toBe('shop.pid4242');
+  });
+
+  it("reuses the name of a dead process's file", () => {
+    publishAs('shop', deadPid());
+    expect(processFileName('shop', dir, {})).toBe('shop');
+  });
+});
+
+describe('dead files', () => {
+  it("are removed for the app's dead processes only", () => {
+    const dead = deadPid();
+    publishAs('shop', dead);
+    publishAs('shop.worker1', dead);
+    publishAs('shop.worker2', process.ppid); // alive
+    publishAs('shopping', dead); // another app that merely shares a prefix
+    fs.writeFileSync(path.join(dir, `.shop.worker3.${dead}.tmp`), 'partial');
+    fs.writeFileSync(path.join(dir, 'shop.notes'), 'not an MMV file');
+    const removed = removeDeadFiles(dir, 'shop').sort();
+    expect(removed).toEqual([`.shop.worker3.${dead}.tmp`, 'shop', 'shop.worker1']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['shop.notes', 'shop.worker2', 'shopping']);
+  });
+});
+
+describe('cluster ids', () => {
+  it("avoid every live file's cluster in the directory", () => {
+    const wanted = freeCluster(dir, 'shop.worker1');
+    publishAs('other', process.ppid, wanted);
+    const got = freeCluster(dir, 'shop.worker1');
+    expect(got).not.toBe(wanted);
+    expect(got).toBeGreaterThanOrEqual(1);
+    expect(got).toBeLessThanOrEqual(2047);
+  });
+
+  it("may reuse a dead process's cluster", () => {
+    const wanted = freeCluster(dir, 'shop.worker1');
+    publishAs('other', deadPid(), wanted);
+    expect(freeCluster(dir, 'shop.worker1')).toBe(wanted);
+  });
+});
