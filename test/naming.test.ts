@@ -74,12 +74,14 @@ describe('app names', () => {
 
 describe('one file per process', () => {
   it('is the app name for a single process', () => {
-    expect(processFileName('shop', dir, {})).toBe('shop');
+    expect(processFileName('shop', dir, {}, 1, undefined)).toBe('shop');
   });
 
   it('adds the cluster worker id or the pm2 instance', () => {
-    expect(processFileName('shop', dir, { NODE_UNIQUE_ID: '3' })).toBe('shop.worker3');
-    expect(processFileName('shop', dir, { NODE_APP_INSTANCE: '1' })).toBe('shop.instance1');
+    expect(processFileName('shop', dir, {}, 1, 3)).toBe('shop.worker3');
+    expect(processFileName('shop', dir, { NODE_APP_INSTANCE: '1' }, 1, undefined)).toBe(
+      'shop.instance1',
+    );
   });
 
   it('adds this pid when another live process publishes the name', () => {

@@ -2,6 +2,7 @@
 // when several processes of one app run, a suffix per process; and the cleanup of files whose
 // processes died (PCP ignores them already; this keeps restarts from piling them up).
 
+import cluster from 'node:cluster';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Limits } from '../mmv/format';
@@ -55,10 +56,18 @@ export function appName(
   return 'node';
 }
 
+/** This process's node:cluster worker id, if it is a cluster worker. */
+function clusterWorkerId(): number | undefined {
+  // Node sets the worker up (and deletes NODE_UNIQUE_ID) before preloads run.
+  return cluster.isWorker ? cluster.worker?.id : undefined;
+}
+
 /** Where this process sits among several of the same app, if it is one of several. */
-export function processSuffix(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  // node:cluster sets NODE_UNIQUE_ID in each worker: it is cluster.worker.id.
-  if (env.NODE_UNIQUE_ID && /^\d+$/.test(env.NODE_UNIQUE_ID)) return `worker${env.NODE_UNIQUE_ID}`;
+export function processSuffix(
+  env: NodeJS.ProcessEnv = process.env,
+  workerId: number | undefined = clusterWorkerId(),
+): string | undefined {
+  if (workerId !== undefined) return `worker${workerId}`;
   // pm2 sets NODE_APP_INSTANCE (0, 1, …) in each instance of a cluster- or fork-mode app.
   if (env.NODE_APP_INSTANCE && /^\d+$/.test(env.NODE_APP_INSTANCE))
     return `instance${env.NODE_APP_INSTANCE}`;
@@ -74,8 +83,9 @@ export function processFileName(
   dir: string,
   env: NodeJS.ProcessEnv = process.env,
   pid: number = process.pid,
+  workerId: number | undefined = clusterWorkerId(),
 ): string {
-  const suffix = processSuffix(env);
+  const suffix = processSuffix(env, workerId);
   const name = suffix ? `${base}.${suffix}` : base;
   if (ownedByOtherLiveProcess(readFileHeader(path.join(dir, name)))) return `${name}.pid${pid}`;
   return name;

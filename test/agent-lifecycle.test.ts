@@ -1,0 +1,172 @@
+// The agent's lifecycle in real processes: it starts from --require and --import, once even
+// when loaded twice, publishes one file per process (cluster workers, duplicates), never
+// changes how the app exits, removes its file, and cleans up after dead processes.
+
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readMmvFile } from '../src/mmv/reader';
+import { type AppRun, spawnApp } from './support/app';
+import { describePcp, metricNames, removePcpTmpDir } from './support/pcp';
+
+const runs: AppRun[] = [];
+
+function app(...args: Parameters<typeof spawnApp>): AppRun {
+  const run = spawnApp(...args);
+  runs.push(run);
+  return run;
+}
+
+afterEach(() => {
+  for (const r of runs.splice(0)) {
+    if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
+    removePcpTmpDir(r.pcpTmpDir);
+  }
+});
+
+describe('starting', () => {
+  it('--require publishes the file named from package.json, and it is gone after exit', async () => {
+    const run = app('idle.cjs', { env: { PCP_AGENT_NAME: undefined } });
+    const ready = await run.line(/^READY/);
+    expect(ready).toMatch(/^READY pcp_agent /); // this repo's package.json name, made valid
+    expect(run.files()).toEqual(['pcp_agent']);
+    const file = readMmvFile(path.join(run.mmvDir, 'pcp_agent'));
+    expect(file.pid).toBe(run.child.pid);
+    expect(file.process).toBe(true);
+    run.send('quit');
+    expect(await run.exited()).toEqual({ code: 0, signal: null });
+    expect(run.files()).toEqual([]);
+  });
+
+  it('--import starts it for an ESM app, which shares its registry with the library', async () => {
+    const run = app('twice.mjs', { preload: 'import', env: { PCP_AGENT_NAME: 'esm' } });
+    expect(await run.line(/^READY/)).toBe('READY esm same=true');
+    run.send('quit');
+    expect((await run.exited()).code).toBe(0);
+  });
+
+  it('starts once when loaded by both --require and --import', async () => {
+    const run = app('twice.mjs', { preload: 'both', env: { PCP_AGENT_NAME: 'both' } });
+    expect(await run.line(/^READY/)).toBe('READY both same=true');
+    expect(run.files()).toEqual(['both']);
+    const names = readMmvFile(path.join(run.mmvDir, 'both')).metrics.map((m) => m.name);
+    expect(names.filter((n) => n === 'pcp_agent.version')).toHaveLength(1);
+    expect(names).toContain('app.orders');
+    run.send('quit');
+    expect((await run.exited()).code).toBe(0);
+  });
+
+  it('does not start when the app only imports the library', async () => {
+    const run = app('twice.mjs', { preload: 'none' });
+    expect(await run.line(/^READY/)).toBe('READY undefined same=false');
+    run.send('quit');
+    await run.exited();
+  });
+
+  it('does not start with PCP_AGENT_ENABLED=false', async () => {
+    const run = app('idle.cjs', { env: { PCP_AGENT_ENABLED: 'false' } });
+    expect(await run.line(/^READY/)).toBe('READY no-agent ');
+    expect(run.files()).toEqual([]);
+    run.send('quit');
+    await run.exited();
+  });
+
+  it('warns once per bad variable with a stable code, and the app runs', async () => {
+    const run = app('idle.cjs', {
+      env: { PCP_AGENT_NAME: 'bad', PCP_AGENT_FLUSH_INTERVAL: 'soon', PCP_AGENT_TIMERS: 'perhaps' },
+    });
+    await run.line(/^READY bad/);
+    run.send('quit');
+    expect((await run.exited()).code).toBe(0);
+    const warnings = run.stderr().match(/\[PCP_AGENT_WARN_CONFIG\][^\n]*/g) ?? [];
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toContain(
+      'PCP_AGENT_FLUSH_INTERVAL must be a whole number >= 100, got "soon"',
+    );
+    expect(warnings[1]).toContain('PCP_AGENT_TIMERS must be true or false');
+  });
+});
+
+describe('exiting', () => {
+  it('an app that ends by itself exits with its own code, and leaves no file', async () => {
+    const run = app('exit-early.cjs', { env: { PCP_AGENT_NAME: 'early' } });
+    expect(await run.exited(10_000)).toEqual({ code: 7, signal: null });
+    expect(run.stdout()).toContain('READY early');
+    expect(run.files()).toEqual([]);
+  });
+
+  it('the agent installs no signal handler: SIGTERM ends the app as it would without it', async () => {
+    const run = app('idle.cjs', { env: { PCP_AGENT_NAME: 'sig' } });
+    await run.line(/^READY/);
+    run.child.kill('SIGTERM');
+    expect(await run.exited()).toEqual({ code: null, signal: 'SIGTERM' });
+    // Node runs no exit hook on a signal: the file stays, flagged PROCESS (PCP ignores it)...
+    expect(run.files()).toEqual(['sig']);
+    // ...until the next start of the app removes it and takes the name back.
+    const next = app('idle.cjs', { env: { PCP_AGENT_NAME: 'sig' }, pcpTmpDir: run.pcpTmpDir });
+    await next.line(/^READY sig /);
+    expect(next.files()).toEqual(['sig']);
+    expect(readMmvFile(path.join(next.mmvDir, 'sig')).pid).toBe(next.child.pid);
+    next.send('quit');
+    await next.exited();
+  });
+});
+
+describe('several processes', () => {
+  it('a second copy of the app publishes name.pid<pid> beside the first', async () => {
+    const first = app('idle.cjs', { env: { PCP_AGENT_NAME: 'dup' } });
+    await first.line(/^READY/);
+    const second = app('idle.cjs', { env: { PCP_AGENT_NAME: 'dup' }, pcpTmpDir: first.pcpTmpDir });
+    expect(await second.line(/^READY/)).toMatch(`READY dup.pid${second.child.pid} `);
+    expect(first.files()).toEqual(['dup', `dup.pid${second.child.pid}`]);
+    const clusters = first.files().map((f) => readMmvFile(path.join(first.mmvDir, f)).cluster);
+    expect(new Set(clusters).size).toBe(2);
+    for (const r of [first, second]) r.send('quit');
+    await Promise.all([first.exited(), second.exited()]);
+    expect(first.files()).toEqual([]);
+  });
+
+  it('worker threads get no agent: one writer per file', async () => {
+    const run = app('threads.cjs', { env: { PCP_AGENT_NAME: 'threads' } });
+    expect(await run.line(/^READY/)).toBe('READY main=threads worker=undefined');
+    expect(run.files()).toEqual(['threads']);
+    run.send('quit');
+    expect((await run.exited()).code).toBe(0);
+  });
+
+  it('node:cluster: the primary and each worker publish their own file', async () => {
+    const run = app('cluster.cjs', { env: { PCP_AGENT_NAME: 'shop' } });
+    expect(await run.line(/^READY/)).toBe('READY shop');
+    expect(run.files()).toEqual(['shop', 'shop.worker1', 'shop.worker2']);
+    const pids = run.files().map((f) => readMmvFile(path.join(run.mmvDir, f)).pid);
+    expect(new Set(pids).size).toBe(3);
+    run.send('quit');
+    expect((await run.exited()).code).toBe(0);
+    expect(run.files()).toEqual([]);
+  });
+});
+
+describePcp('what PCP sees of several processes', () => {
+  it('pminfo lists each cluster worker under mmv.<app>', async () => {
+    const run = app('cluster.cjs', { env: { PCP_AGENT_NAME: 'shop' } });
+    await run.line(/^READY/);
+    const names = await metricNames(run.pcpTmpDir, 'mmv.shop');
+    for (const prefix of [
+      'mmv.shop.pcp_agent.version',
+      'mmv.shop.worker1.pcp_agent.version',
+      'mmv.shop.worker2.pcp_agent.version',
+    ])
+      expect(names).toContain(prefix);
+    run.send('quit');
+    await run.exited();
+  });
+});
+
+it('the fixtures resolve this package by name (self-reference)', () => {
+  const r = spawnSync(process.execPath, ['-e', "require.resolve('pcp-agent')"], {
+    cwd: path.resolve(__dirname, '..'),
+  });
+  expect(r.status).toBe(0);
+  expect(fs.existsSync(path.resolve(__dirname, '..', 'dist', 'agent', 'index.js'))).toBe(true);
+});
