@@ -8,8 +8,10 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   appName,
+  claimName,
   freeCluster,
   processFileName,
+  releaseName,
   removeDeadFiles,
   sanitizeName,
 } from '../src/file/naming';
@@ -77,8 +79,8 @@ describe('one file per process', () => {
     expect(processFileName('shop', dir, {}, 1, undefined)).toBe('shop');
   });
 
-  it('adds the cluster worker id or the pm2 instance', () => {
-    expect(processFileName('shop', dir, {}, 1, 3)).toBe('shop.worker3');
+  it('adds the cluster worker slot or the pm2 instance', () => {
+    expect(processFileName('shop', dir, {}, process.pid, 3)).toBe('shop.worker1');
     expect(processFileName('shop', dir, { NODE_APP_INSTANCE: '1' }, 1, undefined)).toBe(
       'shop.instance1',
     );
@@ -87,6 +89,24 @@ describe('one file per process', () => {
   it('adds this pid when another live process publishes the name', () => {
     publishAs('shop', process.ppid); // our parent: alive
     expect(processFileName('shop', dir, {}, 4242)).toBe('shop.pid4242');
+  });
+
+  it('gives a cluster worker the lowest slot no live process holds', () => {
+    fs.writeFileSync(path.join(dir, '.shop.worker1.lock'), String(process.ppid)); // alive
+    fs.writeFileSync(path.join(dir, '.shop.worker2.lock'), String(deadPid()));
+    // worker id 7 (a restart): it takes over slot 2 from the dead worker
+    expect(processFileName('shop', dir, {}, process.pid, 7)).toBe('shop.worker2');
+    expect(fs.readFileSync(path.join(dir, '.shop.worker2.lock'), 'utf8')).toBe(String(process.pid));
+  });
+
+  it('claims a name for one live process at a time, released only by its holder', () => {
+    expect(claimName(dir, 'shop', process.pid)).toBe(true);
+    expect(claimName(dir, 'shop', process.ppid)).toBe(false);
+    releaseName(dir, 'shop', process.ppid);
+    expect(fs.existsSync(path.join(dir, '.shop.lock'))).toBe(true);
+    releaseName(dir, 'shop', process.pid);
+    expect(fs.existsSync(path.join(dir, '.shop.lock'))).toBe(false);
+    expect(claimName(dir, 'shop', process.ppid)).toBe(true);
   });
 
   it("reuses the name of a dead process's file", () => {

@@ -8,6 +8,7 @@ import { mmvDir } from '../file/paths';
 import { readMmvFile } from '../mmv/reader';
 import { formatDump, formatJson } from './dump';
 import { formatList, listMmvFiles } from './list';
+import { watchUsage } from './watch';
 
 export const ExitCode = {
   OK: 0,
@@ -32,7 +33,7 @@ Commands:
                                  --json prints the decoded structure (64-bit values as strings).
   list [--dir DIR]               List the MMV files in ${mmvDir(env)} (or DIR): version,
                                  writer pid and whether it is alive, metric and value counts.
-  help                           Show this help.
+${watchUsage(env)}  help                           Show this help.
 
 Exit status: 0 ok, 1 file error, 2 usage error.
 `;

@@ -62,21 +62,18 @@ function clusterWorkerId(): number | undefined {
   return cluster.isWorker ? cluster.worker?.id : undefined;
 }
 
-/** Where this process sits among several of the same app, if it is one of several. */
-export function processSuffix(
-  env: NodeJS.ProcessEnv = process.env,
-  workerId: number | undefined = clusterWorkerId(),
-): string | undefined {
-  if (workerId !== undefined) return `worker${workerId}`;
-  // pm2 sets NODE_APP_INSTANCE (0, 1, …) in each instance of a cluster- or fork-mode app.
-  if (env.NODE_APP_INSTANCE && /^\d+$/.test(env.NODE_APP_INSTANCE))
-    return `instance${env.NODE_APP_INSTANCE}`;
-  return undefined;
-}
+/** Most slots looked at for a cluster worker before it falls back to its pid. */
+const MAX_WORKER_SLOTS = 256;
 
 /**
- * The file name for this process: `app`, `app.worker3` in a cluster worker, `app.instance1`
- * under pm2, or `app.pid1234` when another live process already publishes `app`.
+ * The file name for this process, claimed with a lock file (`.<name>.lock` holding the pid)
+ * so no two live processes publish one name:
+ * - `app` for a process of its own;
+ * - `app.worker<k>` in a node:cluster worker, k the lowest slot no live worker holds, so a
+ *   restarted worker takes its predecessor's name and PCP archives and derived metrics
+ *   keep working (cluster.worker.id only grows);
+ * - `app.instance<n>` under pm2 (NODE_APP_INSTANCE);
+ * - that name plus `.pid<pid>` when another live process already holds it.
  */
 export function processFileName(
   base: string,
@@ -85,10 +82,71 @@ export function processFileName(
   pid: number = process.pid,
   workerId: number | undefined = clusterWorkerId(),
 ): string {
-  const suffix = processSuffix(env, workerId);
-  const name = suffix ? `${base}.${suffix}` : base;
-  if (ownedByOtherLiveProcess(readFileHeader(path.join(dir, name)))) return `${name}.pid${pid}`;
-  return name;
+  const take = (name: string) =>
+    !ownedByOtherLiveProcess(readFileHeader(path.join(dir, name))) && claimName(dir, name, pid);
+  let name = base;
+  if (workerId !== undefined) {
+    for (let k = 1; k <= MAX_WORKER_SLOTS; k++) {
+      if (take(`${base}.worker${k}`)) return `${base}.worker${k}`;
+    }
+    name = `${base}.worker${workerId}`;
+  } else if (env.NODE_APP_INSTANCE && /^\d+$/.test(env.NODE_APP_INSTANCE)) {
+    name = `${base}.instance${env.NODE_APP_INSTANCE}`;
+  }
+  if (take(name)) return name;
+  const own = `${name}.pid${pid}`;
+  claimName(dir, own, pid);
+  return own;
+}
+
+function lockPath(dir: string, name: string): string {
+  return path.join(dir, `.${name}.lock`);
+}
+
+/**
+ * Takes `.<name>.lock` for this pid if it is free or its process is dead. Returns false only
+ * when another live process holds it; a directory that cannot hold locks claims nothing.
+ */
+export function claimName(dir: string, name: string, pid: number = process.pid): boolean {
+  const lock = lockPath(dir, name);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fd = fs.openSync(lock, 'wx', 0o644);
+      try {
+        fs.writeSync(fd, String(pid));
+      } finally {
+        fs.closeSync(fd);
+      }
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return true;
+    }
+    let owner: number;
+    try {
+      owner = Number(fs.readFileSync(lock, 'utf8'));
+    } catch {
+      continue; // released meanwhile: try again
+    }
+    if (owner === pid) return true;
+    // An empty lock is being written by its owner this instant: treat it as held.
+    if (!(owner > 0) || isAlive(owner)) return false;
+    try {
+      fs.unlinkSync(lock);
+    } catch {
+      // someone else took it over first: the next attempt sees theirs
+    }
+  }
+  return false;
+}
+
+/** Gives the name back (at exit), if this pid holds it. */
+export function releaseName(dir: string, name: string, pid: number = process.pid): void {
+  const lock = lockPath(dir, name);
+  try {
+    if (Number(fs.readFileSync(lock, 'utf8')) === pid) fs.unlinkSync(lock);
+  } catch {
+    // already gone
+  }
 }
 
 /** Whether a directory entry is the app's file or one of its processes' (`app`, `app.*`). */
@@ -111,10 +169,13 @@ export function removeDeadFiles(dir: string, base: string): string[] {
   for (const entry of entries) {
     const file = path.join(dir, entry);
     if (entry.startsWith('.')) {
-      // `.name.<pid>.tmp`: a publish cut short by the process dying.
-      const m = /^\.(.+)\.(\d+)\.tmp$/.exec(entry);
-      if (!m || !belongsTo(m[1], base) || Number(m[2]) === process.pid || isAlive(Number(m[2])))
-        continue;
+      // `.name.<pid>.tmp`: a publish cut short by the process dying; `.name.lock`: its claim.
+      const tmp = /^\.(.+)\.(\d+)\.tmp$/.exec(entry);
+      const lock = /^\.(.+)\.lock$/.exec(entry);
+      const owner = tmp ? Number(tmp[2]) : lock ? lockOwner(file) : Number.NaN;
+      const of = tmp?.[1] ?? lock?.[1];
+      if (of === undefined || !belongsTo(of, base) || !(owner > 0)) continue;
+      if (owner === process.pid || isAlive(owner)) continue;
     } else if (!belongsTo(entry, base) || !ownedByDeadProcess(readFileHeader(file))) {
       continue;
     }
@@ -126,6 +187,14 @@ export function removeDeadFiles(dir: string, base: string): string[] {
     }
   }
   return removed;
+}
+
+function lockOwner(file: string): number {
+  try {
+    return Number(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /**

@@ -1,7 +1,14 @@
 // The process's default registry: one per process, shared by the preload agent, the
 // decorators and the app's own code, even when two copies of the library are loaded.
 
-import { appName, freeCluster, processFileName, removeDeadFiles } from '../file/naming';
+import * as fs from 'node:fs';
+import {
+  appName,
+  freeCluster,
+  processFileName,
+  releaseName,
+  removeDeadFiles,
+} from '../file/naming';
 import { mmvDir } from '../file/paths';
 import { Registry, type RegistryOptions } from './registry';
 
@@ -22,7 +29,13 @@ export function defaultRegistry(options: Partial<RegistryOptions> = {}): Registr
   const dir = options.dir ?? mmvDir();
   const base = options.name ?? appName();
   removeDeadFiles(dir, base);
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  } catch {
+    // publishing will report it
+  }
   const name = processFileName(base, dir);
+  process.once('exit', () => releaseName(dir, name));
   const registry = new Registry({
     ...options,
     name,
