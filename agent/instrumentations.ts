@@ -1,6 +1,7 @@
 // Every instrumentation the agent knows, in the order they are enabled. Each is switched by
 // the AgentConfig key of its name (PCP_AGENT_HTTP, PCP_AGENT_TIMERS, ...).
 
+import { httpClientInstrumentation } from './instrument/http-client';
 import type { Instrumentation } from './types';
 
-export const INSTRUMENTATIONS: readonly (() => Instrumentation)[] = [];
+export const INSTRUMENTATIONS: readonly (() => Instrumentation)[] = [httpClientInstrumentation];

@@ -1,0 +1,58 @@
+// The server under test in bench/http.js: hello world, optionally with a prom-client
+// middleware doing what such middlewares do (a labelled counter and histogram per request).
+// Prints its port; on "report" from stdin prints the CPU time it used since "reset".
+
+const http = require('node:http');
+
+let handle = (_req, res) => {
+  res.setHeader('content-type', 'text/plain');
+  res.end('hello world\n');
+};
+
+if (process.env.BENCH_VARIANT === 'prom-client') {
+  const prom = require('prom-client');
+  const requests = new prom.Counter({
+    name: 'http_requests_total',
+    help: 'requests',
+    labelNames: ['method', 'route', 'status'],
+  });
+  const duration = new prom.Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'duration',
+    labelNames: ['method', 'route', 'status'],
+  });
+  const inner = handle;
+  handle = (req, res) => {
+    const end = duration.startTimer();
+    res.on('finish', () => {
+      const labels = { method: req.method, route: req.url.split('?')[0], status: res.statusCode };
+      requests.inc(labels);
+      end(labels);
+    });
+    inner(req, res);
+  };
+}
+
+const server = http.createServer((req, res) => handle(req, res));
+server.keepAliveTimeout = 60_000;
+server.listen(0, '127.0.0.1', () => console.log(`PORT ${server.address().port}`));
+
+let since = process.cpuUsage();
+let served = 0;
+server.on('request', () => served++);
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (d) => {
+  for (const cmd of d.split('\n')) {
+    if (cmd === 'reset') {
+      since = process.cpuUsage();
+      served = 0;
+      console.log('RESET');
+    } else if (cmd === 'report') {
+      const u = process.cpuUsage(since);
+      console.log(`REPORT ${u.user + u.system} ${served}`);
+    } else if (cmd === 'quit') {
+      server.close();
+      process.stdin.destroy();
+    }
+  }
+});
