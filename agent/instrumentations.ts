@@ -2,6 +2,10 @@
 // the AgentConfig key of its name (PCP_AGENT_HTTP, PCP_AGENT_TIMERS, ...).
 
 import { httpClientInstrumentation } from './instrument/http-client';
+import { timersInstrumentation } from './instrument/timers';
 import type { Instrumentation } from './types';
 
-export const INSTRUMENTATIONS: readonly (() => Instrumentation)[] = [httpClientInstrumentation];
+export const INSTRUMENTATIONS: readonly (() => Instrumentation)[] = [
+  httpClientInstrumentation,
+  timersInstrumentation,
+];

@@ -75,6 +75,17 @@ function launch(config: AgentConfig): Agent {
     requests: requestContext(config.context),
     fault: (code, what, err) => registry.reportError(code, `pcp-agent: ${what}`, err),
   };
+  // Before the instrumentations: the agent's own timer is not the app's (timers metrics).
+  const dir = config.dir ?? mmvDir();
+  const base = registry.name.split('.')[0];
+  const cleanup = setInterval(() => {
+    try {
+      removeDeadFiles(dir, base);
+    } catch (err) {
+      ctx.fault('PCP_AGENT_WARN_CLEANUP', 'removing dead processes’ files failed', err);
+    }
+  }, CLEANUP_INTERVAL_MS);
+  cleanup.unref();
   const running: Instrumentation[] = [];
   for (const make of INSTRUMENTATIONS) {
     let inst: Instrumentation | undefined;
@@ -96,16 +107,6 @@ function launch(config: AgentConfig): Agent {
       }
     }
   }
-  const dir = config.dir ?? mmvDir();
-  const base = registry.name.split('.')[0];
-  const cleanup = setInterval(() => {
-    try {
-      removeDeadFiles(dir, base);
-    } catch (err) {
-      ctx.fault('PCP_AGENT_WARN_CLEANUP', 'removing dead processes’ files failed', err);
-    }
-  }, CLEANUP_INTERVAL_MS);
-  cleanup.unref();
   let stopped = false;
   return {
     registry,
