@@ -1,15 +1,30 @@
-// The demo behind `npm run demo`: a small simulated shop records requests, latencies, a queue
-// and its version for a few seconds, then shows its MMV file with `pcp-agent dump` (no PCP
-// needed) and, where PCP is installed, what pmdammv serves from it through pminfo.
+// `npm run demo`: runs examples/demo-shop.js under the agent (`node --require pcp-agent`),
+// sends it traffic for a few seconds, and shows its metrics live with `pcp-agent watch`
+// (no PCP needed); where PCP is installed, also what pmdammv serves (pminfo, in-process).
 
-const { execFileSync, spawnSync } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
+const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
-const { Registry, Units, findPcpTmpDir } = require('pcp-agent');
+const { findPcpTmpDir } = require('pcp-agent');
 
-const SECONDS = Number(process.env.DEMO_SECONDS || 3);
+const SECONDS = Number(process.env.DEMO_SECONDS || 4);
+// What the demo shows of the ~200 values (`pcp-agent watch demo` alone shows them all).
+const FILTER = [
+  'http.server.requests',
+  'http.server.duration.p99',
+  'http.server.in_flight',
+  'http.client.requests',
+  'http.client.duration.p99',
+  'timers.fired',
+  'runtime.eventloop.delay.p99',
+  'runtime.heap.used',
+  'pcp_agent.version',
+].join(',');
 const PMDA = '/var/lib/pcp/pmdas/mmv/pmda_mmv.so';
+const ROOT = path.join(__dirname, '..');
+const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
 
 // Write where PCP looks; if that directory is not ours to write (PCP installed, not root),
 // use a private PCP_TMP_DIR so the demo still runs.
@@ -28,57 +43,72 @@ function pickDir() {
 }
 
 const { pcpTmpDir, dir } = pickDir();
-const registry = new Registry({ name: 'demo', dir, labels: { app: 'demo-shop' } });
-const routes = registry.instanceDomain('routes', { help: 'HTTP method, route and status' });
-const requests = registry.counter('http.requests', { indom: routes, help: 'HTTP requests served' });
-const latency = registry.histogram('http.latency', {
-  indom: routes,
-  units: Units.time('msec'),
-  buckets: [5, 10, 25, 50, 100],
-  window: 1000,
-  help: 'HTTP request latency',
-});
-const queue = registry.gauge('queue.length', { help: 'Jobs waiting' });
-const checkout = registry.timer('checkout', { help: 'Checkout processing' });
-registry.string('version', { value: require('../package.json').version, help: 'App version' });
-registry.start();
+const env = { ...process.env, PCP_TMP_DIR: pcpTmpDir, PCP_AGENT_DIR: dir, PCP_AGENT_NAME: 'demo' };
 
-const traffic = [
-  ['GET', '/products', 200, 8],
-  ['GET', '/products/:id', 200, 4],
-  ['POST', '/cart', 201, 2],
-  ['GET', '/cart', 404, 1],
-];
-let tick = 0;
-const timer = setInterval(() => {
-  tick++;
-  for (const [method, route, status, perTick] of traffic) {
-    const name = `${method}_${route}_${status}`;
-    const labels = { method, route, status };
-    const req = requests.instance(name, labels);
-    const lat = latency.instance(name, labels);
-    for (let i = 0; i < perTick; i++) {
-      req.inc();
-      lat.record(2 + ((tick * 7 + i * 13) % 60));
+const shop = spawn(
+  process.execPath,
+  ['--require', 'pcp-agent', path.join(__dirname, 'demo-shop.js')],
+  {
+    cwd: ROOT,
+    env: { ...env, PCP_AGENT_WINDOW: '1000' },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  },
+);
+
+shop.stdout.setEncoding('utf8').once('data', (line) => {
+  const port = Number(line.split(' ')[1]);
+  console.log(
+    `Started: node --require pcp-agent examples/demo-shop.js (port ${port}); sending it traffic for ${SECONDS} s.\n`,
+  );
+  const agent = new http.Agent({ keepAlive: true });
+  const paths = [
+    ['GET', '/products'],
+    ['GET', '/products/1'],
+    ['GET', '/products/2'],
+    ['GET', '/products/9'],
+    ['POST', '/checkout'],
+    ['GET', '/nowhere'],
+  ];
+  let k = 0;
+  const load = setInterval(() => {
+    for (let j = 0; j < 5; j++) {
+      const [method, p] = paths[k++ % paths.length];
+      http
+        .request({ host: '127.0.0.1', port, method, path: p, agent }, (res) => res.resume())
+        .on('error', () => {})
+        .end();
     }
-  }
-  queue.set(tick % 10);
-  checkout.record(12.5);
-}, 50);
+  }, 10);
 
-setTimeout(() => {
-  clearInterval(timer);
-  registry.flush();
-  const file = registry.path;
-  console.log(`The demo shop wrote ${file}; pcp-agent dump shows it (no PCP needed):\n`);
-  const cli = path.join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
-  process.stdout.write(execFileSync(process.execPath, [cli, 'dump', file], { encoding: 'utf8' }));
-  showWithPcp(pcpTmpDir);
-  registry.stop();
-}, SECONDS * 1000);
+  // Two frames of `pcp-agent watch`, a second apart, while the traffic runs: values, and
+  // rates per second for counters.
+  setTimeout(
+    () => {
+      console.log(`$ pcp-agent watch demo --filter ${FILTER} --count 2\n`);
+      const watch = spawn(
+        process.execPath,
+        [CLI, 'watch', 'demo', '--dir', dir, '--filter', FILTER, '--count', '2'],
+        { env, stdio: ['ignore', 'inherit', 'inherit'] },
+      );
+      watch.on('exit', () => {
+        clearInterval(load);
+        agent.destroy();
+        showWithPcp();
+        shop.stdin.end('quit\n');
+      });
+    },
+    Math.max(1000, (SECONDS - 2) * 1000),
+  );
+});
+
+shop.on('exit', (code) => {
+  console.log(
+    `\nThe shop exited (code ${code}); its file is gone: ${!fs.existsSync(path.join(dir, 'demo'))}.`,
+  );
+});
 
 // With PCP installed, ask pmdammv itself (loaded in-process: no pmcd needed).
-function showWithPcp(tmpDir) {
+function showWithPcp() {
   const which = spawnSync('sh', ['-c', 'command -v pminfo'], { encoding: 'utf8' });
   if (which.status !== 0 || !fs.existsSync(PMDA)) {
     console.log('\nPCP is not installed here; with PCP, `pminfo -f mmv.demo` shows the same.');
@@ -86,13 +116,9 @@ function showWithPcp(tmpDir) {
   }
   const pmns = path.join(os.tmpdir(), 'pcp-agent-demo-pmns');
   fs.writeFileSync(pmns, 'root {\n\tmmv\t70:*:*\n}\n');
-  const args = ['-n', pmns, '-L', '-K', 'clear', '-K', `add,70,${PMDA},mmv_init`, '-f', 'mmv.demo'];
-  const out = spawnSync('pminfo', args, {
-    encoding: 'utf8',
-    env: { ...process.env, PCP_TMP_DIR: tmpDir },
-  });
-  console.log(
-    '\nAnd what real PCP serves from it (pminfo -f mmv.demo, pmdammv loaded in-process):',
-  );
+  const metric = 'mmv.demo.http.server.requests';
+  const args = ['-n', pmns, '-L', '-K', 'clear', '-K', `add,70,${PMDA},mmv_init`, '-f', metric];
+  const out = spawnSync('pminfo', args, { encoding: 'utf8', env });
+  console.log(`\nAnd what real PCP serves from it (pminfo -f ${metric}, pmdammv in-process):`);
   process.stdout.write(out.stdout || out.stderr);
 }

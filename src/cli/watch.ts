@@ -54,7 +54,11 @@ export function renderFrame(
     return lines;
   }
   const filter = view.filter ?? '';
-  const shown = current.values.filter((v) => v.metric.startsWith(filter));
+  const prefixes = filter.split(',').filter((p) => p !== '');
+  const shown =
+    prefixes.length === 0
+      ? current.values
+      : current.values.filter((v) => prefixes.some((p) => v.metric.startsWith(p)));
   if (filter !== '') {
     lines.push(
       `${shown.length} of ${current.values.length} values match ${JSON.stringify(filter)}`,
@@ -323,7 +327,7 @@ export function watchUsage(env: NodeJS.ProcessEnv): string {
                                  counters. name is a file in ${mmvDir(env)}
                                  (or --dir DIR), or a path; without it, the one file whose
                                  process is alive. --interval MS (default 1000, >= 100),
-                                 --count N (stop after N frames), --filter PREFIX. Ctrl-C stops.
+                                 --count N (stop after N frames), --filter PREFIX[,PREFIX...]. Ctrl-C stops.
 `;
 }
 
