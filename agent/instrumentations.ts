@@ -2,10 +2,12 @@
 // the AgentConfig key of its name (PCP_AGENT_HTTP, PCP_AGENT_TIMERS, ...).
 
 import { httpClientInstrumentation } from './instrument/http-client';
+import { runtimeInstrumentation } from './instrument/runtime';
 import { timersInstrumentation } from './instrument/timers';
 import type { Instrumentation } from './types';
 
 export const INSTRUMENTATIONS: readonly (() => Instrumentation)[] = [
   httpClientInstrumentation,
   timersInstrumentation,
+  runtimeInstrumentation,
 ];

@@ -1,64 +1,74 @@
 // The HDR histogram behind Histogram's min, max and percentiles: the counting of Node's native
-// histogram (createHistogram(): values 1 to 2^53-1, 3 significant figures) done in JavaScript.
-// Same buckets and answers as hdr_histogram's C code, without a native call on each record.
+// histogram (createHistogram({ figures }): values 1 to 2^53-1, 1-5 significant figures) done in
+// JavaScript. Same buckets and answers as hdr_histogram's C code, without a native call on each
+// record, and with counts that grow to the highest bucket recorded instead of all allocated up
+// front (3 figures: 16 KiB to start, not 352 KiB).
 
-/** Sub-buckets per bucket, halved: 2^ceil(log2(2 * 10^3)) / 2 for 3 significant figures. */
-const HALF_MAGNITUDE = 10;
-const HALF = 1 << HALF_MAGNITUDE;
-/** The low bits a bucket's sub-buckets resolve exactly. */
-const SUB_BUCKET_MASK = 2 * HALF - 1;
-/** Buckets needed to reach 2^53 - 1 from 2^11, plus the first. */
-const BUCKETS = 43;
-const COUNTS = (BUCKETS + 1) * HALF;
+import { PcpAgentError, quote } from '../../errors';
+
 const TWO_32 = 4294967296;
 /** What the native histogram reports as the minimum of no values (INT64_MAX as a double). */
 const NO_MIN = 2 ** 63;
+/** Counts allocated up front, at most: bucket 0 for 3 figures, several buckets for 1 or 2. */
+const INITIAL_COUNTS = 2048;
 
-/** Bucket of an integer in [1, 2^53): how far its bit length exceeds the sub-buckets' 11 bits. */
-function bucketOf(v: number): number {
-  if (v < 0x80000000) return 21 - Math.clz32(v | SUB_BUCKET_MASK);
-  return 53 - Math.clz32(Math.floor(v / TWO_32));
-}
-
-/** Where an integer in [1, 2^53) is counted (counts_index_for). */
-function countsIndex(v: number): number {
-  const b = bucketOf(v);
-  const sub = v < 0x80000000 ? v >>> b : Math.floor(v / 2 ** b);
-  return ((b + 1) << HALF_MAGNITUDE) + sub - HALF;
-}
-
-/** The smallest value counted at an index (hdr_value_at_index). */
-function valueAt(index: number): number {
-  let b = (index >> HALF_MAGNITUDE) - 1;
-  let sub = (index & (HALF - 1)) + HALF;
-  if (b < 0) {
-    sub -= HALF;
-    b = 0;
+/** Checks a number of significant figures: an integer from 1 to 5, as createHistogram takes. */
+export function checkSignificantFigures(figures: unknown, what: string): number {
+  if (!(typeof figures === 'number' && Number.isInteger(figures) && figures >= 1 && figures <= 5)) {
+    throw new PcpAgentError(
+      'PCP_AGENT_ERR_OPTION',
+      `${what}: significantFigures must be an integer from 1 to 5, got ${quote(figures)}`,
+    );
   }
-  return sub * 2 ** b;
-}
-
-function lowestEquivalent(v: number): number {
-  const size = 2 ** bucketOf(v);
-  return Math.floor(v / size) * size;
-}
-
-function highestEquivalent(v: number): number {
-  return lowestEquivalent(v) + 2 ** bucketOf(v) - 1;
+  return figures;
 }
 
 export class HdrHistogram {
-  private readonly counts = new Float64Array(COUNTS);
+  // Declared, not defined, so no field starts as undefined: V8 then keeps the numbers record()
+  // reads as small integers, and record() stays as fast as with constants.
+  /** log2 of the sub-buckets per bucket, halved: ceil(log2(2 * 10^figures)) - 1. */
+  declare private readonly halfMagnitude: number;
+  /** Sub-buckets per bucket, halved. */
+  declare private readonly half: number;
+  /** The low bits a bucket's sub-buckets resolve exactly. */
+  declare private readonly subBucketMask: number;
+  /** Bit length of a value, less this, is its bucket: 31 - halfMagnitude for 32-bit clz. */
+  declare private readonly lowShift: number;
+  /** The same for values of 2^31 and more, counted from their high 32 bits. */
+  declare private readonly highShift: number;
+  /** Length of the counts that cover 2^53 - 1: what the native histogram allocates. */
+  declare private readonly fullLength: number;
+  declare private counts: Float64Array;
   private total = 0;
   private minValue = Infinity;
   private maxValue = 0;
 
+  constructor(significantFigures = 3) {
+    checkSignificantFigures(significantFigures, 'HDR histogram');
+    // hdr_calculate_bucket_config with lowest 1 and highest 2^53 - 1.
+    const subBucketCountMagnitude = Math.ceil(Math.log2(2 * 10 ** significantFigures));
+    this.halfMagnitude = subBucketCountMagnitude - 1;
+    this.half = 1 << this.halfMagnitude;
+    this.subBucketMask = 2 * this.half - 1;
+    this.lowShift = 31 - this.halfMagnitude;
+    this.highShift = 63 - this.halfMagnitude;
+    // Buckets to reach 2^53 - 1 from the first bucket's 2^(halfMagnitude + 1), plus one.
+    const buckets = 53 - subBucketCountMagnitude + 1;
+    this.fullLength = (buckets + 1) * this.half;
+    this.counts = new Float64Array(Math.min(this.fullLength, INITIAL_COUNTS));
+  }
+
   /** Counts an integer in [1, 2^53 - 1]; the caller rounds and clamps. */
   record(v: number): void {
-    this.counts[countsIndex(v)]++;
+    const k = this.countsIndex(v);
+    // The counts always reach the maximum's index, so only a new maximum can need more.
+    if (v > this.maxValue) {
+      this.maxValue = v;
+      if (k >= this.counts.length) this.grow(v);
+    }
+    this.counts[k]++;
     this.total++;
     if (v < this.minValue) this.minValue = v;
-    if (v > this.maxValue) this.maxValue = v;
   }
 
   get count(): number {
@@ -66,32 +76,81 @@ export class HdrHistogram {
   }
 
   get min(): number {
-    return this.minValue === Infinity ? NO_MIN : lowestEquivalent(this.minValue);
+    return this.minValue === Infinity ? NO_MIN : this.lowestEquivalent(this.minValue);
   }
 
   get max(): number {
-    return this.maxValue === 0 ? 0 : highestEquivalent(this.maxValue);
+    return this.maxValue === 0 ? 0 : this.highestEquivalent(this.maxValue);
+  }
+
+  /** @internal Counts allocated now, for tests of memory use. */
+  get countsLength(): number {
+    return this.counts.length;
   }
 
   /** hdr_value_at_percentile: the highest value equivalent to the one at that rank. */
   percentile(p: number): number {
     if (this.total === 0) return 0;
     const rank = Math.max(1, Math.trunc((Math.min(p, 100) / 100) * this.total + 0.5));
-    const last = countsIndex(this.maxValue);
+    const last = this.countsIndex(this.maxValue);
     let seen = 0;
     // Indexes below the minimum's are empty, so the count can start there.
-    for (let k = countsIndex(this.minValue); k <= last; k++) {
+    for (let k = this.countsIndex(this.minValue); k <= last; k++) {
       seen += this.counts[k];
-      if (seen >= rank) return highestEquivalent(valueAt(k));
+      if (seen >= rank) return this.highestEquivalent(this.valueAt(k));
     }
     return 0;
   }
 
   reset(): void {
     if (this.total > 0)
-      this.counts.fill(0, countsIndex(this.minValue), countsIndex(this.maxValue) + 1);
+      this.counts.fill(0, this.countsIndex(this.minValue), this.countsIndex(this.maxValue) + 1);
     this.total = 0;
     this.minValue = Infinity;
     this.maxValue = 0;
+  }
+
+  /** Extends the counts to the end of v's bucket: once per new highest bucket. */
+  private grow(v: number): void {
+    const length = Math.min(this.fullLength, (this.bucketOf(v) + 2) << this.halfMagnitude);
+    const counts = new Float64Array(length);
+    counts.set(this.counts);
+    this.counts = counts;
+  }
+
+  /** Bucket of an integer in [1, 2^53): how far its bit length exceeds the sub-buckets' bits. */
+  private bucketOf(v: number): number {
+    if (v < 0x80000000) return this.lowShift - Math.clz32(v | this.subBucketMask);
+    return this.highShift - Math.clz32(Math.floor(v / TWO_32));
+  }
+
+  /**
+   * Where an integer in [1, 2^53) is counted: counts_index_for's
+   * ((b + 1) << halfMagnitude) + sub - half, where half is 1 << halfMagnitude.
+   */
+  private countsIndex(v: number): number {
+    const b = this.bucketOf(v);
+    const sub = v < 0x80000000 ? v >>> b : Math.floor(v / 2 ** b);
+    return (b << this.halfMagnitude) + sub;
+  }
+
+  /** The smallest value counted at an index (hdr_value_at_index). */
+  private valueAt(index: number): number {
+    let b = (index >> this.halfMagnitude) - 1;
+    let sub = (index & (this.half - 1)) + this.half;
+    if (b < 0) {
+      sub -= this.half;
+      b = 0;
+    }
+    return sub * 2 ** b;
+  }
+
+  private lowestEquivalent(v: number): number {
+    const size = 2 ** this.bucketOf(v);
+    return Math.floor(v / size) * size;
+  }
+
+  private highestEquivalent(v: number): number {
+    return this.lowestEquivalent(v) + 2 ** this.bucketOf(v) - 1;
   }
 }

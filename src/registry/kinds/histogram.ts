@@ -8,7 +8,7 @@ import { Units as U, type Units } from '../../mmv/units';
 import type { InstanceDomain } from '../instance-domain';
 import { Family, type FamilyContext, type MetricOptions } from '../metric';
 import type { SlotHolder } from '../store';
-import { HdrHistogram } from './hdr';
+import { checkSignificantFigures, HdrHistogram } from './hdr';
 import type { MetricSpec } from './spec';
 
 export interface HistogramOptions extends MetricOptions {
@@ -25,6 +25,11 @@ export interface HistogramOptions extends MetricOptions {
   window?: number;
   /** The smallest difference between recorded values the percentiles keep; default 0.001. */
   resolution?: number;
+  /**
+   * Significant figures min, max and percentiles keep (their relative precision), an integer
+   * from 1 to 5; default 3, as createHistogram({ figures }). Fewer figures use less memory.
+   */
+  significantFigures?: number;
 }
 
 export interface HistogramConfig {
@@ -32,6 +37,7 @@ export interface HistogramConfig {
   buckets: number[];
   window: number;
   scale: number;
+  significantFigures: number;
 }
 
 const MAX_RECORDABLE = Number.MAX_SAFE_INTEGER;
@@ -145,7 +151,11 @@ export function histogramConfig(options: HistogramOptions, name: string): Histog
       `histogram ${quote(name)}: resolution must be a number > 0, got ${quote(resolution)}`,
     );
   }
-  return { percentiles, buckets, window, scale: 1 / resolution };
+  const significantFigures = checkSignificantFigures(
+    options.significantFigures ?? 3,
+    `histogram ${quote(name)}`,
+  );
+  return { percentiles, buckets, window, scale: 1 / resolution, significantFigures };
 }
 
 export class HistogramFamily extends Family<Histogram> {
@@ -237,7 +247,7 @@ export class HistogramFamily extends Family<Histogram> {
   }
 
   protected override initBlock(block: number): void {
-    this.hdrs.set(block, new HdrHistogram());
+    this.hdrs.set(block, new HdrHistogram(this.config.significantFigures));
   }
 
   protected createHandle(block: number): Histogram {
