@@ -18,6 +18,11 @@ const ROOT = path.resolve(__dirname, '..');
 const VARIANTS = [
   { name: 'no agent', args: [], env: {} },
   { name: 'pcp-agent (all defaults)', args: ['--require', 'pcp-agent'], env: {} },
+  {
+    name: 'pcp-agent + request context',
+    args: ['--require', 'pcp-agent'],
+    env: { PCP_AGENT_CONTEXT: 'true' },
+  },
   { name: 'prom-client middleware', args: [], env: { BENCH_VARIANT: 'prom-client' } },
 ];
 

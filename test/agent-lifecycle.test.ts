@@ -2,13 +2,15 @@
 // when loaded twice, publishes one file per process (cluster workers, duplicates), never
 // changes how the app exits, removes its file, and cleans up after dead processes.
 
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readMmvFile } from '../src/mmv/reader';
 import { type AppRun, spawnApp } from './support/app';
-import { describePcp, metricNames, removePcpTmpDir } from './support/pcp';
+import { describePcp, metricNames, pminfoArgs, removePcpTmpDir } from './support/pcp';
 
 const runs: AppRun[] = [];
 
@@ -137,7 +139,7 @@ describe('several processes', () => {
 
   it('node:cluster: the primary and each worker publish their own file', async () => {
     const run = app('cluster.cjs', { env: { PCP_AGENT_NAME: 'shop' } });
-    expect(await run.line(/^READY/)).toBe('READY shop');
+    expect(await run.line(/^READY/)).toMatch(/^READY shop \d+$/);
     expect(run.files()).toEqual(['shop', 'shop.worker1', 'shop.worker2']);
     const pids = run.files().map((f) => readMmvFile(path.join(run.mmvDir, f)).pid);
     expect(new Set(pids).size).toBe(3);
@@ -148,20 +150,54 @@ describe('several processes', () => {
 });
 
 describePcp('what PCP sees of several processes', () => {
-  it('pminfo lists each cluster worker under mmv.<app>', async () => {
-    const run = app('cluster.cjs', { env: { PCP_AGENT_NAME: 'shop' } });
+  it('pminfo lists each cluster worker under mmv.<app>, and a derived metric totals them', async () => {
+    const port = await freePort();
+    const run = app('cluster.cjs', { env: { PCP_AGENT_NAME: 'shop', PORT: String(port) } });
     await run.line(/^READY/);
     const names = await metricNames(run.pcpTmpDir, 'mmv.shop');
-    for (const prefix of [
+    for (const name of [
       'mmv.shop.pcp_agent.version',
       'mmv.shop.worker1.pcp_agent.version',
       'mmv.shop.worker2.pcp_agent.version',
     ])
-      expect(names).toContain(prefix);
+      expect(names).toContain(name);
+    // 10 requests, each on its own connection: the workers share them; the total is exact.
+    for (let k = 0; k < 10; k++) await get(`http://127.0.0.1:${port}/x/${k}`);
+    await new Promise((r) => setTimeout(r, 400)); // two flushes
+    const config = path.join(run.pcpTmpDir, 'derived.conf');
+    fs.writeFileSync(
+      config,
+      'shop.requests = sum(mmv.shop.worker1.http.server.requests) + sum(mmv.shop.worker2.http.server.requests)\n',
+    );
+    const out = execFileSync('pminfo', pminfoArgs(['-f'], ['shop.requests']), {
+      env: { ...process.env, PCP_TMP_DIR: run.pcpTmpDir, PCP_DERIVED_CONFIG: config },
+      encoding: 'utf8',
+    });
+    expect(out).toMatch(/shop\.requests\s+value 10\s*$/);
     run.send('quit');
     await run.exited();
   });
 });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function get(url: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent: false }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      })
+      .on('error', reject);
+  });
+}
 
 it('the fixtures resolve this package by name (self-reference)', () => {
   const r = spawnSync(process.execPath, ['-e', "require.resolve('pcp-agent')"], {
