@@ -43,7 +43,12 @@ export function spawnApp(script: string, options: AppOptions = {}): AppRun {
   if (preload === 'import' || preload === 'both') flags.push('--import', 'pcp-agent');
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), ...flags, path.join(FIXTURES, script), ...(options.args ?? [])],
+    [
+      ...(options.nodeArgs ?? []),
+      ...flags,
+      path.isAbsolute(script) ? script : path.join(FIXTURES, script),
+      ...(options.args ?? []),
+    ],
     {
       cwd: ROOT,
       env: {
