@@ -2,12 +2,10 @@
 // sends it traffic for a few seconds, and shows its metrics live with `pcp-agent watch`
 // (no PCP needed); where PCP is installed, also what pmdammv serves (pminfo, in-process).
 
-const { spawn, spawnSync } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
-const os = require('node:os');
 const path = require('node:path');
-const { findPcpTmpDir } = require('pcp-agent');
 
 const SECONDS = Number(process.env.DEMO_SECONDS || 4);
 // What the demo shows of the ~200 values (`pcp-agent watch demo` alone shows them all).
@@ -22,25 +20,9 @@ const FILTER = [
   'runtime.heap.used',
   'pcp_agent.version',
 ].join(',');
-const PMDA = '/var/lib/pcp/pmdas/mmv/pmda_mmv.so';
+const { pickDir, showWithPcp } = require('./pcp-env');
 const ROOT = path.join(__dirname, '..');
 const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
-
-// Write where PCP looks; if that directory is not ours to write (PCP installed, not root),
-// use a private PCP_TMP_DIR so the demo still runs.
-function pickDir() {
-  const tmp = findPcpTmpDir();
-  const dir = path.join(tmp.dir, 'mmv');
-  try {
-    fs.mkdirSync(dir, { recursive: true });
-    fs.accessSync(dir, fs.constants.W_OK);
-    return { pcpTmpDir: tmp.dir, dir };
-  } catch {
-    const own = fs.mkdtempSync(path.join(os.tmpdir(), 'pcp-agent-demo-'));
-    fs.mkdirSync(path.join(own, 'mmv'));
-    return { pcpTmpDir: own, dir: path.join(own, 'mmv') };
-  }
-}
 
 const { pcpTmpDir, dir } = pickDir();
 const env = { ...process.env, PCP_TMP_DIR: pcpTmpDir, PCP_AGENT_DIR: dir, PCP_AGENT_NAME: 'demo' };
@@ -93,7 +75,7 @@ shop.stdout.setEncoding('utf8').once('data', (line) => {
       watch.on('exit', () => {
         clearInterval(load);
         agent.destroy();
-        showWithPcp();
+        showWithPcp(pcpTmpDir, 'mmv.demo.http.server.requests');
         shop.stdin.end('quit\n');
       });
     },
@@ -106,19 +88,3 @@ shop.on('exit', (code) => {
     `\nThe shop exited (code ${code}); its file is gone: ${!fs.existsSync(path.join(dir, 'demo'))}.`,
   );
 });
-
-// With PCP installed, ask pmdammv itself (loaded in-process: no pmcd needed).
-function showWithPcp() {
-  const which = spawnSync('sh', ['-c', 'command -v pminfo'], { encoding: 'utf8' });
-  if (which.status !== 0 || !fs.existsSync(PMDA)) {
-    console.log('\nPCP is not installed here; with PCP, `pminfo -f mmv.demo` shows the same.');
-    return;
-  }
-  const pmns = path.join(os.tmpdir(), 'pcp-agent-demo-pmns');
-  fs.writeFileSync(pmns, 'root {\n\tmmv\t70:*:*\n}\n');
-  const metric = 'mmv.demo.http.server.requests';
-  const args = ['-n', pmns, '-L', '-K', 'clear', '-K', `add,70,${PMDA},mmv_init`, '-f', metric];
-  const out = spawnSync('pminfo', args, { encoding: 'utf8', env });
-  console.log(`\nAnd what real PCP serves from it (pminfo -f ${metric}, pmdammv in-process):`);
-  process.stdout.write(out.stdout || out.stderr);
-}

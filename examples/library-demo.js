@@ -2,30 +2,12 @@
 // and its version for a few seconds, then shows its MMV file with `pcp-agent dump` (no PCP
 // needed) and, where PCP is installed, what pmdammv serves from it through pminfo.
 
-const { execFileSync, spawnSync } = require('node:child_process');
-const fs = require('node:fs');
-const os = require('node:os');
+const { execFileSync } = require('node:child_process');
 const path = require('node:path');
-const { Registry, Units, findPcpTmpDir } = require('pcp-agent');
+const { Registry, Units } = require('pcp-agent');
+const { pickDir, showWithPcp } = require('./pcp-env');
 
 const SECONDS = Number(process.env.DEMO_SECONDS || 3);
-const PMDA = '/var/lib/pcp/pmdas/mmv/pmda_mmv.so';
-
-// Write where PCP looks; if that directory is not ours to write (PCP installed, not root),
-// use a private PCP_TMP_DIR so the demo still runs.
-function pickDir() {
-  const tmp = findPcpTmpDir();
-  const dir = path.join(tmp.dir, 'mmv');
-  try {
-    fs.mkdirSync(dir, { recursive: true });
-    fs.accessSync(dir, fs.constants.W_OK);
-    return { pcpTmpDir: tmp.dir, dir };
-  } catch {
-    const own = fs.mkdtempSync(path.join(os.tmpdir(), 'pcp-agent-demo-'));
-    fs.mkdirSync(path.join(own, 'mmv'));
-    return { pcpTmpDir: own, dir: path.join(own, 'mmv') };
-  }
-}
 
 const { pcpTmpDir, dir } = pickDir();
 const registry = new Registry({ name: 'demo', dir, labels: { app: 'demo-shop' } });
@@ -73,26 +55,6 @@ setTimeout(() => {
   console.log(`The demo shop wrote ${file}; pcp-agent dump shows it (no PCP needed):\n`);
   const cli = path.join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
   process.stdout.write(execFileSync(process.execPath, [cli, 'dump', file], { encoding: 'utf8' }));
-  showWithPcp(pcpTmpDir);
+  showWithPcp(pcpTmpDir, 'mmv.demo');
   registry.stop();
 }, SECONDS * 1000);
-
-// With PCP installed, ask pmdammv itself (loaded in-process: no pmcd needed).
-function showWithPcp(tmpDir) {
-  const which = spawnSync('sh', ['-c', 'command -v pminfo'], { encoding: 'utf8' });
-  if (which.status !== 0 || !fs.existsSync(PMDA)) {
-    console.log('\nPCP is not installed here; with PCP, `pminfo -f mmv.demo` shows the same.');
-    return;
-  }
-  const pmns = path.join(os.tmpdir(), 'pcp-agent-demo-pmns');
-  fs.writeFileSync(pmns, 'root {\n\tmmv\t70:*:*\n}\n');
-  const args = ['-n', pmns, '-L', '-K', 'clear', '-K', `add,70,${PMDA},mmv_init`, '-f', 'mmv.demo'];
-  const out = spawnSync('pminfo', args, {
-    encoding: 'utf8',
-    env: { ...process.env, PCP_TMP_DIR: tmpDir },
-  });
-  console.log(
-    '\nAnd what real PCP serves from it (pminfo -f mmv.demo, pmdammv loaded in-process):',
-  );
-  process.stdout.write(out.stdout || out.stderr);
-}

@@ -15,6 +15,7 @@ import { ERROR_KINDS, httpClientInstrumentation } from '../agent/instrument/http
 import type { AgentConfig, Instrumentation } from '../agent/types';
 import { readMmvFile } from '../src/index';
 import { makeTestAgent, type TestAgent } from './support/agent';
+import { selfSignedCert } from './support/tls';
 
 const ROOT = resolve(__dirname, '..');
 const N = 3;
@@ -348,43 +349,16 @@ describe('failures', () => {
 });
 
 describe('https', () => {
-  let dir: string;
   let tls: https.Server;
   let tlsHost: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'pcp-agent-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
-    tls = https.createServer(
-      { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
-      handler,
-    );
+    tls = https.createServer(selfSignedCert('127.0.0.1'), handler);
     tlsHost = `127.0.0.1:${await listen(tls)}`;
   });
 
   afterAll(async () => {
     await close(tls);
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('counts https.get and https.request to a self-signed server', async () => {

@@ -20,6 +20,7 @@ import { ABORTED_STATUS, httpServerInstrumentation } from '../agent/instrument/h
 import type { AgentConfig, Instrumentation } from '../agent/types';
 import { readMmvFile } from '../src/index';
 import { makeTestAgent, type TestAgent } from './support/agent';
+import { selfSignedCert } from './support/tls';
 
 let agent: TestAgent | undefined;
 let instrumentation: Instrumentation | undefined;
@@ -455,38 +456,7 @@ describe('https server', () => {
 });
 
 function tlsOptions(): { key: Buffer; cert: Buffer } {
-  const fixture = join(__dirname, 'fixtures', 'http-server');
-  const dir = agent?.dir as string;
-  try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-      ],
-      { stdio: 'ignore' },
-    );
-    return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
-  } catch {
-    if (!existsSync(join(fixture, 'key.pem'))) throw new Error('no openssl and no fixture key');
-    return {
-      key: readFileSync(join(fixture, 'key.pem')),
-      cert: readFileSync(join(fixture, 'cert.pem')),
-    };
-  }
+  return selfSignedCert('localhost');
 }
 
 describe('framework routes', () => {
