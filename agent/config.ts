@@ -200,7 +200,7 @@ function parseValue(s: Setting, raw: unknown): Parsed {
 }
 
 function show(raw: unknown): string {
-  const s = typeof raw === 'string' ? JSON.stringify(raw) : (JSON.stringify(raw) ?? String(raw));
+  const s = JSON.stringify(raw) ?? String(raw);
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 

@@ -6,6 +6,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import shimmer from 'shimmer';
+import { warnOnce } from '../../src/errors';
 import {
   type Counter,
   type Gauge,
@@ -375,14 +376,10 @@ class ServerMetrics {
   private routeOverflow(): RouteHandles {
     if (!this.warnedRoutes) {
       this.warnedRoutes = true;
-      try {
-        process.emitWarning(
-          `pcp-agent: more than ${this.maxRoutes} distinct HTTP server routes (maxRoutes); requests of further routes are counted under "${OVERFLOW_INSTANCE}" in http.server.*`,
-          { code: 'PCP_AGENT_WARN_HTTP_ROUTES', type: 'PcpAgentWarning' },
-        );
-      } catch {
-        // a throwing warning listener must not reach the app
-      }
+      warnOnce(
+        'PCP_AGENT_WARN_HTTP_ROUTES',
+        `pcp-agent: more than ${this.maxRoutes} distinct HTTP server routes (maxRoutes); requests of further routes are counted under "${OVERFLOW_INSTANCE}" in http.server.*`,
+      );
     }
     if (this.overflow === undefined) this.overflow = this.handlesOf(OVERFLOW_INSTANCE, '', 0);
     return this.overflow;

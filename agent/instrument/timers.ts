@@ -497,42 +497,29 @@ function wrapSetImmediate(original: Callback): Callback {
   }, original);
 }
 
-function wrapClearTimeout(original: Callback): Callback {
-  return like(function clearTimeout(this: unknown, timer: unknown) {
-    const t = current === null ? undefined : pendingTimeout(timer);
-    const result = apply(original, this, arguments);
-    if (t !== undefined) confirmCleared(t, '_onTimeout');
-    return result;
-  }, original);
+/**
+ * A wrapper for one way of clearing: clearTimeout/clearInterval/clearImmediate take the timer
+ * as their argument; Timeout#close and the [Symbol.dispose] methods act on `this` (Node's
+ * internal clearTimeout(this), which the exported functions never see).
+ */
+function clearing(
+  pending: (x: unknown) => TimerObject | undefined,
+  field: '_onTimeout' | '_onImmediate',
+  ofThis: boolean,
+): (original: Callback) => Callback {
+  return (original) =>
+    like(function (this: unknown, timer: unknown) {
+      const t = current === null ? undefined : pending(ofThis ? this : timer);
+      const result = apply(original, this, arguments);
+      if (t !== undefined) confirmCleared(t, field);
+      return result;
+    }, original);
 }
 
-function wrapClearImmediate(original: Callback): Callback {
-  return like(function clearImmediate(this: unknown, immediate: unknown) {
-    const t = current === null ? undefined : pendingImmediate(immediate);
-    const result = apply(original, this, arguments);
-    if (t !== undefined) confirmCleared(t, '_onImmediate');
-    return result;
-  }, original);
-}
-
-/** Timeout.prototype.close and [Symbol.dispose]: Node's internal clearTimeout(this). */
-function wrapTimeoutClose(original: Callback): Callback {
-  return like(function (this: unknown) {
-    const t = current === null ? undefined : pendingTimeout(this);
-    const result = apply(original, this, arguments);
-    if (t !== undefined) confirmCleared(t, '_onTimeout');
-    return result;
-  }, original);
-}
-
-function wrapImmediateDispose(original: Callback): Callback {
-  return like(function (this: unknown) {
-    const t = current === null ? undefined : pendingImmediate(this);
-    const result = apply(original, this, arguments);
-    if (t !== undefined) confirmCleared(t, '_onImmediate');
-    return result;
-  }, original);
-}
+const wrapClearTimeout = clearing(pendingTimeout, '_onTimeout', false);
+const wrapClearImmediate = clearing(pendingImmediate, '_onImmediate', false);
+const wrapTimeoutClose = clearing(pendingTimeout, '_onTimeout', true);
+const wrapImmediateDispose = clearing(pendingImmediate, '_onImmediate', true);
 
 /** refresh() of a timeout that already fired arms it again: pending once more. */
 function wrapRefresh(original: Callback): Callback {

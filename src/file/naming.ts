@@ -143,7 +143,7 @@ export function claimName(dir: string, name: string, pid: number = process.pid):
 export function releaseName(dir: string, name: string, pid: number = process.pid): void {
   const lock = lockPath(dir, name);
   try {
-    if (Number(fs.readFileSync(lock, 'utf8')) === pid) fs.unlinkSync(lock);
+    if (lockOwner(lock) === pid) fs.unlinkSync(lock);
   } catch {
     // already gone
   }
@@ -189,6 +189,7 @@ export function removeDeadFiles(dir: string, base: string): string[] {
   return removed;
 }
 
+/** The pid in a lock file; NaN if it cannot be read (gone) or holds no number yet. */
 function lockOwner(file: string): number {
   try {
     return Number(fs.readFileSync(file, 'utf8'));
