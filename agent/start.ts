@@ -6,7 +6,13 @@ import { isMainThread } from 'node:worker_threads';
 import { warnOnce } from '../src/errors';
 import { removeDeadFiles } from '../src/file/naming';
 import { mmvDir } from '../src/file/paths';
-import { defaultRegistry, existingDefaultRegistry, type Registry } from '../src/index';
+import {
+  appName,
+  defaultRegistry,
+  existingDefaultRegistry,
+  type Registry,
+  sanitizeName,
+} from '../src/index';
 import { loadConfig } from './config';
 import { requestContext } from './context';
 import { INSTRUMENTATIONS } from './instrumentations';
@@ -60,11 +66,10 @@ export function startAgent(env: NodeJS.ProcessEnv = process.env): Agent | undefi
 }
 
 function launch(config: AgentConfig): Agent {
-  const registry = defaultRegistry({
-    name: config.name,
-    dir: config.dir,
-    flushInterval: config.flushInterval,
-  });
+  // PCP_AGENT_NAME is made valid for PCP like a package name (`my-app` → `my_app`).
+  const base = config.name === undefined ? appName() : sanitizeName(config.name);
+  const dir = config.dir ?? mmvDir();
+  const registry = defaultRegistry({ name: base, dir, flushInterval: config.flushInterval });
   registry.string('pcp_agent.version', {
     value: AGENT_VERSION,
     help: 'Version of pcp-agent publishing this file',
@@ -76,8 +81,6 @@ function launch(config: AgentConfig): Agent {
     fault: (code, what, err) => registry.reportError(code, `pcp-agent: ${what}`, err),
   };
   // Before the instrumentations: the agent's own timer is not the app's (timers metrics).
-  const dir = config.dir ?? mmvDir();
-  const base = registry.name.split('.')[0];
   const cleanup = setInterval(() => {
     try {
       removeDeadFiles(dir, base);

@@ -59,6 +59,14 @@ describe('starting', () => {
     expect((await run.exited()).code).toBe(0);
   });
 
+  it('makes PCP_AGENT_NAME valid for PCP as it does a package name', async () => {
+    const run = app('idle.cjs', { env: { PCP_AGENT_NAME: 'my-shop.api' } });
+    expect(await run.line(/^READY/)).toMatch(/^READY my_shop_api /);
+    expect(run.files()).toEqual(['my_shop_api']);
+    run.send('quit');
+    expect((await run.exited()).code).toBe(0);
+  });
+
   it('does not start when the app only imports the library', async () => {
     const run = app('twice.mjs', { preload: 'none' });
     expect(await run.line(/^READY/)).toBe('READY undefined same=false');
