@@ -2,6 +2,7 @@
 // methods can be added to its route. AsyncLocalStorage only: no async_hooks destroy hook.
 
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { requestContextSlot } from '../src/decorators/request-context';
 import type { RequestContext, RequestState } from './types';
 
 class AlsRequestContext implements RequestContext {
@@ -29,5 +30,18 @@ export function requestContext(enabled: boolean): RequestContext {
 }
 
 export function newRequestState(): RequestState {
-  return { timerTime: 0, methodTime: 0 };
+  return { timerTime: 0, methodTime: 0, methodDepth: 0, methodStart: 0 };
+}
+
+/**
+ * Lets the decorators (in the library, which never imports the agent) find the request
+ * context, through a slot under a global symbol, while context is on. Returns the undo.
+ */
+export function shareRequestContext(requests: RequestContext): () => void {
+  const slot = requestContextSlot();
+  if (!requests.enabled || slot.context !== undefined) return () => {};
+  slot.context = requests;
+  return () => {
+    if (slot.context === requests) slot.context = undefined;
+  };
 }

@@ -14,7 +14,7 @@ import {
   sanitizeName,
 } from '../src/index';
 import { loadConfig } from './config';
-import { requestContext } from './context';
+import { requestContext, shareRequestContext } from './context';
 import { INSTRUMENTATIONS } from './instrumentations';
 import type { AgentConfig, AgentContext, Instrumentation } from './types';
 import { AGENT_VERSION } from './version';
@@ -80,6 +80,7 @@ function launch(config: AgentConfig): Agent {
     requests: requestContext(config.context),
     fault: (code, what, err) => registry.reportError(code, `pcp-agent: ${what}`, err),
   };
+  const unshare = shareRequestContext(ctx.requests);
   // Before the instrumentations: the agent's own timer is not the app's (timers metrics).
   const cleanup = setInterval(() => {
     try {
@@ -119,6 +120,7 @@ function launch(config: AgentConfig): Agent {
       if (stopped) return;
       stopped = true;
       clearInterval(cleanup);
+      unshare();
       for (const inst of running.reverse()) {
         try {
           inst.disable();

@@ -39,6 +39,10 @@ export interface RequestState {
   timerTime: number;
   /** Milliseconds spent inside decorated methods on behalf of this request. */
   methodTime: number;
+  /** Timed decorated calls of this request running now: nested ones add no time of their own. */
+  methodDepth: number;
+  /** When the outermost running one started (performance.now()). */
+  methodStart: number;
 }
 
 /** Request context: which request, if any, the running code serves. */

@@ -1,5 +1,24 @@
 // The public surface of pcp-agent: everything a user imports comes from here.
 
+export {
+  Counter,
+  decoratedMetrics,
+  Gauge,
+  Histogram,
+  type MetricDecorator,
+  Timer,
+} from './decorators/decorators';
+export type { DecoratedMetric } from './decorators/metadata';
+export { METRIC_METADATA_KEY } from './decorators/metadata';
+export type {
+  CallDecoratorOptions,
+  CounterDecoratorOptions,
+  DecoratorKind,
+  DecoratorOptions,
+  GaugeDecoratorOptions,
+  HistogramDecoratorOptions,
+  TimerDecoratorOptions,
+} from './decorators/options';
 export type { ErrorCode } from './errors';
 export { PcpAgentError } from './errors';
 export { appName, sanitizeName } from './file/naming';
@@ -28,12 +47,12 @@ export {
 export { defaultRegistry, existingDefaultRegistry } from './registry/default';
 export type { Instance, InstanceSpec } from './registry/instance-domain';
 export { InstanceDomain, OVERFLOW_INSTANCE } from './registry/instance-domain';
-export type { Counter, CounterOptions } from './registry/kinds/counter';
-export type { Gauge, GaugeOptions } from './registry/kinds/gauge';
-export type { Histogram, HistogramOptions } from './registry/kinds/histogram';
+export type { CounterOptions } from './registry/kinds/counter';
+export type { GaugeOptions } from './registry/kinds/gauge';
+export type { HistogramOptions } from './registry/kinds/histogram';
 export type { NumericType, RawMetric, RawOptions } from './registry/kinds/raw';
 export type { StringMetric, StringOptions } from './registry/kinds/string';
-export type { Stopwatch, Timer, TimerOptions } from './registry/kinds/timer';
+export type { Stopwatch, TimerOptions } from './registry/kinds/timer';
 export type { IndomOption, MetricOptions, MetricType, Semantics } from './registry/metric';
 export { MetricVector } from './registry/metric';
 export type { InstanceDomainOptions, RegistryOptions } from './registry/registry';
