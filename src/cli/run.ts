@@ -8,6 +8,7 @@ import { mmvDir } from '../file/paths';
 import { readMmvFile } from '../mmv/reader';
 import { formatDump, formatJson } from './dump';
 import { formatList, listMmvFiles } from './list';
+import { PcpConfigUsageError, pcpConfig, pcpConfigUsage } from './pcp-config';
 import { watchUsage } from './watch';
 
 export const ExitCode = {
@@ -33,7 +34,7 @@ Commands:
                                  --json prints the decoded structure (64-bit values as strings).
   list [--dir DIR]               List the MMV files in ${mmvDir(env)} (or DIR): version,
                                  writer pid and whether it is alive, metric and value counts.
-${watchUsage(env)}  help                           Show this help.
+${watchUsage(env)}${pcpConfigUsage()}  help                           Show this help.
 
 Exit status: 0 ok, 1 file error, 2 usage error.
 `;
@@ -106,6 +107,8 @@ export function runCli(args: readonly string[], io: CliIo): ExitCode {
         return dump(rest, io);
       case 'list':
         return list(rest, io);
+      case 'pcp-config':
+        return pcpConfig(rest, io);
       case 'help':
       case '--help':
       case '-h':
@@ -117,7 +120,7 @@ export function runCli(args: readonly string[], io: CliIo): ExitCode {
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
   } catch (err) {
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof PcpConfigUsageError) {
       io.stderr(`pcp-agent: ${err.message}\nRun "pcp-agent help" for usage.\n`);
       return ExitCode.USAGE;
     }

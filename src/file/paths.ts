@@ -38,6 +38,19 @@ export function readPcpConfVariable(file: string, name: string): string | undefi
   return undefined;
 }
 
+/** The pcp.conf PCP reads: `$PCP_CONF`, else `$PCP_DIR/etc/pcp.conf` (/etc/pcp.conf on Linux). */
+export function pcpConfPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.PCP_CONF || path.join(env.PCP_DIR || '/', 'etc', 'pcp.conf');
+}
+
+/** A PCP_* setting as pmGetConfig finds it: the environment, then pcp.conf; else undefined. */
+export function pcpConfigValue(
+  name: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  return env[name] || readPcpConfVariable(pcpConfPath(env), name);
+}
+
 /**
  * PCP_TMP_DIR as PCP finds it: the environment first, then `$PCP_CONF`, else
  * `$PCP_DIR/etc/pcp.conf` (PCP_DIR is empty on Linux, giving /etc/pcp.conf). Without PCP,
@@ -46,7 +59,7 @@ export function readPcpConfVariable(file: string, name: string): string | undefi
 export function findPcpTmpDir(env: NodeJS.ProcessEnv = process.env): PcpTmpDir {
   const fromEnv = env.PCP_TMP_DIR;
   if (fromEnv) return { dir: fromEnv, source: 'env' };
-  const conf = env.PCP_CONF || path.join(env.PCP_DIR || '/', 'etc', 'pcp.conf');
+  const conf = pcpConfPath(env);
   const fromConf = readPcpConfVariable(conf, 'PCP_TMP_DIR');
   if (fromConf) return { dir: fromConf, source: 'pcp.conf', conf };
   return { dir: env.TMPDIR || os.tmpdir(), source: 'fallback' };
