@@ -2,7 +2,19 @@
 // middleware doing what such middlewares do (a labelled counter and histogram per request).
 // Prints its port; on "report" from stdin prints the CPU time it used since "reset".
 
+const fs = require('node:fs');
 const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
+
+// Under callgrind (bench/http-instructions.js), "reset" and "report" also call fsync and
+// fdatasync: callgrind zeroes its counts before the one and dumps them before the other.
+const markers = process.env.BENCH_MARKERS
+  ? fs.openSync(path.join(os.tmpdir(), `pcp-agent-bench-marker-${process.pid}`), 'w')
+  : undefined;
+function mark(sync) {
+  if (markers !== undefined) sync(markers);
+}
 
 let handle = (_req, res) => {
   res.setHeader('content-type', 'text/plain');
@@ -46,13 +58,20 @@ process.stdin.on('data', (d) => {
     if (cmd === 'reset') {
       since = process.cpuUsage();
       served = 0;
+      mark(fs.fsyncSync);
       console.log('RESET');
     } else if (cmd === 'report') {
       const u = process.cpuUsage(since);
+      mark(fs.fdatasyncSync);
       console.log(`REPORT ${u.user + u.system} ${served}`);
     } else if (cmd === 'quit') {
       server.close();
+      server.closeAllConnections();
       process.stdin.destroy();
+      if (markers !== undefined) {
+        fs.closeSync(markers);
+        fs.rmSync(path.join(os.tmpdir(), `pcp-agent-bench-marker-${process.pid}`), { force: true });
+      }
     }
   }
 });

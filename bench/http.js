@@ -24,6 +24,11 @@ const VARIANTS = [
     env: { PCP_AGENT_CONTEXT: 'true' },
   },
   { name: 'prom-client middleware', args: [], env: { BENCH_VARIANT: 'prom-client' } },
+  {
+    name: 'OpenTelemetry http + metrics',
+    args: ['--require', path.join(__dirname, 'otel-http.js')],
+    env: {},
+  },
 ];
 
 function startServer(variant, tmp) {

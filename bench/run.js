@@ -1,5 +1,6 @@
 // `npm run bench`: the cost of each hot-path update and of a flush, beside a plain
-// Float64Array store and the same operation in prom-client. Informational: always exits 0.
+// Float64Array store and the same operation in prom-client and in the OpenTelemetry metrics
+// SDK. Informational: always exits 0.
 // `--json` prints the results as JSON after the tables.
 
 const fs = require('node:fs');
@@ -7,6 +8,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { createHistogram, performance } = require('node:perf_hooks');
 const prom = require('prom-client');
+const otel = require('@opentelemetry/sdk-metrics');
 const { Registry } = require('../dist/src');
 const { checksum, consume, formatRatio, formatTime, measureAll, table } = require('./harness');
 
@@ -133,6 +135,28 @@ const promFlushGauge = new prom.Gauge({
   registers: [promFlushRegistry],
 });
 const promFlushChildren = FLUSH_NAMES.map((n) => promFlushGauge.labels(n));
+
+// ---- OpenTelemetry metrics SDK ---------------------------------------------------------
+//
+// A MeterProvider with a reader that is never collected during the run: the cost measured is
+// the instruments' own, as with the other two.
+
+const otelProvider = new otel.MeterProvider({
+  readers: [
+    new otel.PeriodicExportingMetricReader({
+      exporter: new otel.InMemoryMetricExporter(otel.AggregationTemporality.CUMULATIVE),
+      exportIntervalMillis: 3_600_000,
+    }),
+  ],
+});
+const meter = otelProvider.getMeter('bench');
+const otelCounter = meter.createCounter('requests');
+const otelCounterByRoute = meter.createCounter('requests_by_route');
+const OTEL_ROUTES = ROUTES.map((route) => ({ route }));
+const otelGauge = meter.createGauge('queue_length');
+const otelHistogram = meter.createHistogram('latency', {
+  advice: { explicitBucketBoundaries: BUCKETS },
+});
 
 // ---- baselines -----------------------------------------------------------------------
 
@@ -334,6 +358,34 @@ const cases = {
       return d;
     },
   },
+  otelCounterAdd: {
+    loop: (n) => {
+      for (let k = 0; k < n; k++) otelCounter.add(1);
+      return 0;
+    },
+  },
+  otelAttributesAdd: {
+    loop: (n) => {
+      let j = 0;
+      for (let k = 0; k < n; k++) {
+        otelCounterByRoute.add(1, OTEL_ROUTES[j]);
+        j = j === 9 ? 0 : j + 1;
+      }
+      return 0;
+    },
+  },
+  otelGaugeRecord: {
+    loop: (n) => {
+      for (let k = 0; k < n; k++) otelGauge.record(k);
+      return 0;
+    },
+  },
+  otelHistogramRecord: {
+    loop: (n) => {
+      for (let k = 0; k < n; k++) otelHistogram.record(SAMPLES[k & 1023]);
+      return 0;
+    },
+  },
   promMetrics: {
     calls: SCRAPES_PER_ROUND,
     prepare: () => {
@@ -374,11 +426,12 @@ async function main() {
     v8: process.versions.v8,
     platform: `${process.platform} ${os.release()} ${process.arch}`,
     promClient: require('prom-client/package.json').version,
+    otelSdkMetrics: require('@opentelemetry/sdk-metrics/package.json').version,
     loadavg: os.loadavg().map((x) => Number(x.toFixed(2))),
   };
   console.log(`pcp-agent bench: ${machine.cpu} × ${machine.cores}`);
   console.log(
-    `Node ${machine.node} (V8 ${machine.v8}), ${machine.platform}, prom-client ${machine.promClient}, load ${machine.loadavg.join(' ')}`,
+    `Node ${machine.node} (V8 ${machine.v8}), ${machine.platform}, prom-client ${machine.promClient}, @opentelemetry/sdk-metrics ${machine.otelSdkMetrics}, load ${machine.loadavg.join(' ')}`,
   );
   console.log(
     `median of ${ROUNDS.rounds} rounds (~${ROUNDS.roundMs} ms per case, all cases round-robin) after ${ROUNDS.warmup} warm-up rounds\n`,
@@ -418,6 +471,36 @@ async function main() {
         formatRatio(x.promOverOurs),
       ]),
     ),
+  );
+
+  const otelRows = [
+    ['counter inc, singleton', 'counterInc', 'Counter.add(1)', 'otelCounterAdd'],
+    ['counter inc, lookup by name (10)', 'lookupInc', 'add(1, { route })', 'otelAttributesAdd'],
+    ['gauge set', 'gaugeSet', 'Gauge.record(v)', 'otelGaugeRecord'],
+    [
+      'histogram record (10 buckets, p50/90/99)',
+      'histogramRecord',
+      'Histogram.record(v)',
+      'otelHistogramRecord',
+    ],
+  ].map(([label, key, otelLabel, otelKey]) => ({
+    label,
+    key,
+    ns: ns(key),
+    otel: { label: otelLabel, key: otelKey, ns: ns(otelKey) },
+    otelOverOurs: ns(otelKey) / ns(key),
+  }));
+  console.log(
+    `\n${table(
+      ['operation', 'pcp-agent', 'OpenTelemetry SDK', '', 'otel/ours'],
+      otelRows.map((x) => [
+        x.label,
+        formatTime(x.ns),
+        x.otel.label,
+        formatTime(x.otel.ns),
+        formatRatio(x.otelOverOurs),
+      ]),
+    )}`,
   );
 
   const baselines = [
@@ -525,6 +608,7 @@ async function main() {
           machine,
           unit: 'ns per operation (median of rounds)',
           results,
+          otel: otelRows,
           baselines: Object.fromEntries(
             baselines.map(([label, key]) => [key, { label, ns: ns(key) }]),
           ),
@@ -547,6 +631,7 @@ main()
   .finally(() => {
     ours.stop();
     flushing.stop();
+    otelProvider.shutdown().catch(() => undefined);
     fs.rmSync(tmp, { recursive: true, force: true });
     process.exitCode = 0;
   });

@@ -24,6 +24,11 @@ function compare(values: number[], figures = 3): void {
   expect(ours.min).toBe(native.min);
   expect(ours.max).toBe(native.max);
   for (const p of PERCENTILES) expect(ours.percentile(p), `p${p}`).toBe(native.percentile(p));
+  // All of them in one pass, asked in reverse order, as the flush asks for a window's.
+  const reversed = [...PERCENTILES].reverse();
+  const out = new Float64Array(reversed.length + 1);
+  ours.percentilesInto(reversed, out, 1, 1);
+  expect([...out.subarray(1)]).toEqual(reversed.map((p) => native.percentile(p)));
 }
 
 /** Values either side of every bucket's edges and of sub-bucket edges, for some figures. */

@@ -102,6 +102,26 @@ export class HdrHistogram {
     return 0;
   }
 
+  /**
+   * percentile() for several ranks in one pass over the counts, into out[at + k] divided by
+   * scale: a window's percentiles cost one scan, not one each. ps in any order.
+   */
+  percentilesInto(ps: readonly number[], out: Float64Array, at: number, scale: number): void {
+    const order = ps.map((_, k) => k).sort((a, b) => ps[a] - ps[b]);
+    const last = this.countsIndex(this.maxValue);
+    let k = this.countsIndex(this.minValue);
+    let seen = this.total === 0 ? 0 : this.counts[k];
+    for (const j of order) {
+      if (this.total === 0) {
+        out[at + j] = 0;
+        continue;
+      }
+      const rank = Math.max(1, Math.trunc((Math.min(ps[j], 100) / 100) * this.total + 0.5));
+      while (seen < rank && k < last) seen += this.counts[++k];
+      out[at + j] = seen >= rank ? this.highestEquivalent(this.valueAt(k)) / scale : 0;
+    }
+  }
+
   reset(): void {
     if (this.total > 0)
       this.counts.fill(0, this.countsIndex(this.minValue), this.countsIndex(this.maxValue) + 1);

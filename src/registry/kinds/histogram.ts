@@ -288,9 +288,7 @@ export class HistogramFamily extends Family<Histogram> {
       if (h.count > 0) {
         v[block + MIN] = h.min / scale;
         v[block + MAX] = h.max / scale;
-        this.config.percentiles.forEach((p, k) => {
-          v[block + FIRST_PERCENTILE + k] = h.percentile(p) / scale;
-        });
+        h.percentilesInto(this.config.percentiles, v, block + FIRST_PERCENTILE, scale);
         h.reset();
       } else {
         // An empty window: no observation, so no spread to report.
