@@ -7,7 +7,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Limits } from '../mmv/format';
 import { allocateId } from '../mmv/ids';
-import { isAlive, ownedByDeadProcess, ownedByOtherLiveProcess, readFileHeader } from './header';
+import {
+  isAlive,
+  ownedByDeadProcess,
+  ownedByOtherLiveProcess,
+  readFileHeader,
+  readRegularFile,
+} from './header';
 
 /** Longest app name kept: room for a per-process suffix within the 200-byte file-name limit. */
 const MAX_APP_NAME = 64;
@@ -121,13 +127,11 @@ export function claimName(dir: string, name: string, pid: number = process.pid):
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return true;
     }
-    let owner: number;
-    try {
-      owner = Number(fs.readFileSync(lock, 'utf8'));
-    } catch {
-      continue; // released meanwhile: try again
-    }
+    const owner = lockOwner(lock);
     if (owner === pid) return true;
+    // Unreadable: released meanwhile, so try again; or not a regular file (a planted link or
+    // FIFO), which after the last attempt counts as held.
+    if (Number.isNaN(owner)) continue;
     // An empty lock is being written by its owner this instant: treat it as held.
     if (!(owner > 0) || isAlive(owner)) return false;
     try {
@@ -169,8 +173,11 @@ export function removeDeadFiles(dir: string, base: string): string[] {
   for (const entry of entries) {
     const file = path.join(dir, entry);
     if (entry.startsWith('.')) {
-      // `.name.<pid>.tmp`: a publish cut short by the process dying; `.name.lock`: its claim.
-      const tmp = /^\.(.+)\.(\d+)\.tmp$/.exec(entry);
+      // `.name.<pid>.<12 hex digits>.tmp`: a publish cut short by the process dying (older
+      // versions wrote `.name.<pid>.tmp`); `.name.lock`: its claim. The random part has a
+      // fixed length so that, all digits by chance, it is never taken for the pid.
+      const tmp =
+        /^\.(.+)\.(\d+)\.[0-9a-f]{12}\.tmp$/.exec(entry) ?? /^\.(.+)\.(\d+)\.tmp$/.exec(entry);
       const lock = /^\.(.+)\.lock$/.exec(entry);
       const owner = tmp ? Number(tmp[2]) : lock ? lockOwner(file) : Number.NaN;
       const of = tmp?.[1] ?? lock?.[1];
@@ -189,13 +196,13 @@ export function removeDeadFiles(dir: string, base: string): string[] {
   return removed;
 }
 
-/** The pid in a lock file; NaN if it cannot be read (gone) or holds no number yet. */
+/**
+ * The pid in a lock file; NaN if it cannot be read (gone, or not a regular file: a lock is
+ * read without following links or waiting on a FIFO) or holds no number yet.
+ */
 function lockOwner(file: string): number {
-  try {
-    return Number(fs.readFileSync(file, 'utf8'));
-  } catch {
-    return Number.NaN;
-  }
+  const bytes = readRegularFile(file, 32);
+  return bytes === null ? Number.NaN : Number(Buffer.from(bytes).toString('latin1'));
 }
 
 /**

@@ -1,6 +1,7 @@
 // Puts MMV bytes on disk: a whole file published atomically (dot-named temporary, rename),
 // then positioned writes of the values region into the same inode. Never follows a symlink.
 
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Header } from '../mmv/format';
@@ -18,16 +19,28 @@ export function clockGeneration(nowMs = Date.now()): bigint {
 export class MmvFileWriter {
   readonly dir: string;
   readonly path: string;
-  readonly tmpPath: string;
+  private readonly tmpPrefix: string;
   private fd: number | null = null;
   private ino = -1;
+  private size = -1;
   private lastGeneration = 0n;
 
   constructor(dir: string, name: string) {
     this.dir = dir;
     this.path = path.join(dir, name);
-    // pmdammv skips dot-files, so the temporary is never read half-written.
-    this.tmpPath = path.join(dir, `.${name}.${process.pid}.tmp`);
+    // pmdammv skips dot-files, so a temporary is never read half-written. The pid lets
+    // removeDeadFiles clean up after a process that died mid-publish.
+    this.tmpPrefix = path.join(dir, `.${name}.${process.pid}.`);
+  }
+
+  /**
+   * A fresh temporary path: the random part means a link or file planted at a predictable
+   * name can neither be written through nor block publishing (in a sticky directory it could
+   * not even be removed).
+   */
+  private temporary(): string {
+    // 12 hex digits, the form removeDeadFiles recognises.
+    return `${this.tmpPrefix}${randomBytes(6).toString('hex')}.tmp`;
   }
 
   /** A generation later than any this writer used, even for two publishes in one second. */
@@ -44,14 +57,14 @@ export class MmvFileWriter {
 
   /**
    * Publishes a complete image whose header carries `generation` in gen1 and 0 in gen2:
-   * writes it to the temporary, then gen2, then renames it over the target. The previous
+   * writes it to a temporary, then gen2, then renames it over the target. The previous
    * file (still mapped by pmdammv) gets its generation cleared so pmdammv reloads.
    */
   publish(image: Uint8Array, generation: bigint): void {
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o755 });
-    removeIfPresent(this.tmpPath);
-    // O_EXCL with O_NOFOLLOW: fails rather than writing through a planted link.
-    const fd = fs.openSync(this.tmpPath, O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW, 0o644);
+    const tmp = this.temporary();
+    // O_EXCL with O_NOFOLLOW: fails rather than writing through anything already there.
+    const fd = fs.openSync(tmp, O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW, 0o644);
     try {
       fs.fchmodSync(fd, 0o644); // the umask may have narrowed it; pmcd's user must read it
       writeFully(fd, image, 0);
@@ -59,15 +72,16 @@ export class MmvFileWriter {
       new DataView(gen2.buffer).setBigUint64(0, generation, true);
       writeFully(fd, gen2, Header.GEN2);
       // rename() replaces whatever is at the target, a symlink included, without following it.
-      fs.renameSync(this.tmpPath, this.path);
+      fs.renameSync(tmp, this.path);
     } catch (err) {
       fs.closeSync(fd);
-      removeIfPresent(this.tmpPath);
+      removeIfPresent(tmp);
       throw err;
     }
     const previous = this.fd;
     this.fd = fd;
     this.ino = fs.fstatSync(fd).ino;
+    this.size = image.length;
     if (previous !== null) {
       invalidate(previous);
       fs.closeSync(previous);
@@ -80,14 +94,35 @@ export class MmvFileWriter {
     writeFully(this.fd, bytes, position);
   }
 
-  /** Whether the published file is still the one at the path (not deleted or replaced). */
+  /**
+   * Whether the published file is still the one at the path, whole: not deleted, replaced,
+   * or truncated (a truncated file has a zeroed or missing header, which pmdammv rejects;
+   * writing the values into it would only extend it with zeros).
+   */
   isIntact(): boolean {
     if (this.fd === null) return false;
     try {
       const st = fs.lstatSync(this.path);
-      return st.isFile() && st.ino === this.ino && fs.fstatSync(this.fd).nlink > 0;
+      const own = fs.fstatSync(this.fd);
+      return st.isFile() && st.ino === this.ino && own.nlink > 0 && own.size === this.size;
     } catch {
       return false;
+    }
+  }
+
+  /**
+   * Changes the directory's modification time without touching the file: a pmdammv that
+   * sees it in whole seconds (older versions compare seconds only; any version on a file
+   * system that keeps whole seconds) misses a file that appeared in the second of its last
+   * look, and this makes it look again. Best effort: it fails only where publishing would.
+   */
+  touchDirectory(): void {
+    const tmp = this.temporary();
+    try {
+      fs.closeSync(fs.openSync(tmp, O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW, 0o644));
+      removeIfPresent(tmp);
+    } catch {
+      // nothing to undo
     }
   }
 
@@ -117,7 +152,6 @@ export class MmvFileWriter {
       // best effort: the file is unlinked either way
     }
     fs.closeSync(fd);
-    removeIfPresent(this.tmpPath);
   }
 }
 

@@ -82,7 +82,7 @@ interface SelfMetrics {
   errors: Counter;
   overflowed: Counter;
   flush: Timer;
-  publishes: Counter;
+  publishes: CounterFamily;
 }
 
 const live = new Set<Registry>();
@@ -125,6 +125,10 @@ export class Registry implements DomainOwner, FamilyContext {
   private started = false;
   private stopped = false;
   private yielded = false;
+  /** Codes of the faults going on now: each is counted once, not at every retry. */
+  private readonly failing = new Set<string>();
+  /** The second in which our file last appeared in the directory; -1 when announced. */
+  private appearedIn = -1;
   private flushTimer: NodeJS.Timeout | null = null;
   private readonly self: SelfMetrics | null;
 
@@ -192,7 +196,7 @@ export class Registry implements DomainOwner, FamilyContext {
                 passive: true,
               })),
               null,
-            ).handleAt(0),
+            ),
           };
   }
 
@@ -564,14 +568,21 @@ export class Registry implements DomainOwner, FamilyContext {
     const t0 = performance.now();
     try {
       this.sample();
-      if (this.layoutDirty || !this.writer.isOpen || !this.layout) return this.tryPublish();
+      this.announce();
+      if (this.layoutDirty || !this.writer.isOpen || !this.layout) {
+        if (this.tryPublish()) return true;
+        // The new layout could not be written (a full disk, say): until it can, keep the
+        // values PCP already reads current in the file it has.
+        if (!this.layout || !this.writer.isIntact()) return false;
+      }
       if (!this.layout.refresh(this.store)) return false;
       this.self?.flush.record((performance.now() - t0) * 1000);
       this.layout.refreshPassive(this.store); // the flush self-metric, in the same write
       this.writer.writeAt(this.layout.region, this.layout.regionOffset);
+      this.failing.delete('PCP_AGENT_WARN_FLUSH');
       return true;
     } catch (err) {
-      this.internalError(
+      this.fault(
         'PCP_AGENT_WARN_FLUSH',
         `flushing ${this.path} failed (retried at each flush)`,
         err,
@@ -646,7 +657,13 @@ export class Registry implements DomainOwner, FamilyContext {
         }
         return;
       }
-      // Deleted or replaced by someone else (or that process died): publish again.
+      // Deleted, truncated or replaced by someone else (or that process died): publish again.
+      if (!this.yielded) {
+        this.fault(
+          'PCP_AGENT_WARN_REPUBLISH',
+          `${this.path} was deleted, truncated or replaced by someone else; it is published again`,
+        );
+      }
       this.yielded = false;
       this.layoutDirty = true;
     }
@@ -667,23 +684,56 @@ export class Registry implements DomainOwner, FamilyContext {
   }
 
   private tryPublish(): boolean {
+    // Counted before encoding so the file carries its own publish; taken back on failure.
+    const publishes = this.self ? this.self.publishes.metrics[0].slot(0) : -1;
     try {
+      // Replacing our own file makes a pmdammv holding it reload (its generation is zeroed);
+      // a file new to the directory is found only by the directory's time (see announce()).
+      const replacing = this.writer.isIntact();
       const generation = this.writer.nextGeneration();
-      this.self?.publishes.inc();
+      if (publishes >= 0) this.store.f64[publishes]++;
       const layout = new Layout(this.layoutInput(generation), this.store);
       this.writer.publish(layout.encoded.bytes, generation);
       this.layout = layout;
       this.layoutDirty = false;
+      if (!replacing) this.appearedIn = Math.floor(Date.now() / 1000);
+      this.failing.delete('PCP_AGENT_WARN_PUBLISH');
+      this.failing.delete('PCP_AGENT_WARN_REPUBLISH');
       return true;
     } catch (err) {
+      if (publishes >= 0) this.store.f64[publishes]--;
       this.layoutDirty = true;
-      this.internalError(
+      this.fault(
         'PCP_AGENT_WARN_PUBLISH',
         `publishing ${this.path} failed (retried at each flush)`,
         err,
       );
       return false;
     }
+  }
+
+  /**
+   * Once the second in which our file appeared is over, changes the directory's time again.
+   * pmdammv finds new files by the directory's modification time, which older versions
+   * compare in whole seconds (6.0.3 compares nanoseconds, but a file system may keep whole
+   * seconds only): a file that appears in the same second as pmdammv's last look (an app
+   * restarted within a second, say) would stay unseen until something else changed the
+   * directory. Replacing our own file needs none of this: its zeroed generation is seen.
+   */
+  private announce(): void {
+    if (this.appearedIn < 0 || Math.floor(Date.now() / 1000) <= this.appearedIn) return;
+    this.appearedIn = -1;
+    this.writer.touchDirectory();
+  }
+
+  /**
+   * An internal error that lasts until something succeeds (a publish, a flush): counted and
+   * warned once when it begins, not at every retry, so `pcp_agent.errors` counts faults.
+   */
+  private fault(code: string, what: string, err?: unknown): void {
+    if (this.failing.has(code)) return;
+    this.failing.add(code);
+    this.internalError(code, what, err);
   }
 
   private internalError(code: string, what: string, err?: unknown): void {
