@@ -305,6 +305,28 @@ describe('readMmv on a hand-built version 3 file', () => {
   });
 });
 
+describe('readMmv on text written by anyone', () => {
+  it('keeps a leading byte order mark, as PCP does', () => {
+    const b = buildV1().str(752, '\ufeffrunning');
+    expect(readMmv(b.bytes).values[3]!.value).toBe('\ufeffrunning');
+  });
+
+  it('quotes names in errors and warnings with control characters escaped', () => {
+    // ESC [ 2 J clears a terminal, as does U+009B (CSI, C2 9B in UTF-8) followed by 2J.
+    const name = [0x68, 0x1b, 0x5b, 0x32, 0x4a, 0xc2, 0x9b, 0x32, 0x4a, 0];
+    const b = buildV1().i32(380, 42);
+    b.bytes.set(name, 312);
+    expect(readMmv(b.bytes).warnings).toEqual([
+      'metric[0] at offset 312 ("h\\u001b[2J\\u009b2J"): unknown type 42',
+    ]);
+    const c = buildV1().u64(680, 0);
+    c.bytes.set(name, 416);
+    expect(formatErrorOf(c.bytes).message).toContain(
+      'value[1] at offset 656 ("h\\u001b[2J\\u009b2J"): instance offset 0',
+    );
+  });
+});
+
 describe('readMmv on files pmdammv would not accept yet', () => {
   it('reports a file being written (gen1 != gen2) as unstable instead of failing', () => {
     const b = buildV1().u64(16, 0);
@@ -340,7 +362,7 @@ describe('readMmv on files pmdammv would not accept yet', () => {
     const file = readMmv(b.bytes);
     expect(file.metrics[0]!.typeName).toBe('unknown');
     expect(file.values[0]!.value).toBe(U64_BIG);
-    expect(file.warnings).toEqual(['metric[0] at offset 312 (hits): unknown type 42']);
+    expect(file.warnings).toEqual(['metric[0] at offset 312 ("hits"): unknown type 42']);
   });
 });
 
@@ -515,13 +537,13 @@ describe('readMmv rejects malformed files with PCP_AGENT_ERR_FORMAT', () => {
 
   it('an instanced value whose instance offset is not an instance record', () => {
     expect(formatErrorOf(buildV1().u64(680, 0).bytes).message).toMatch(
-      /value\[1\] at offset 656 \(ops\): instance offset 0 is not the start of an instance record/,
+      /value\[1\] at offset 656 \("ops"\): instance offset 0 is not the start of an instance record/,
     );
   });
 
   it('a string value whose slot lies outside the file', () => {
     expect(formatErrorOf(buildV1().i64(728, -1).bytes).message).toMatch(
-      /value\[3\] at offset 720 \(state\): string value: offset 18446744073709551615 .*outside the file/,
+      /value\[3\] at offset 720 \("state"\): string value: offset 18446744073709551615 .*outside the file/,
     );
   });
 

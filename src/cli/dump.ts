@@ -2,10 +2,20 @@
 // Pure functions over MmvFile: reading the file is the reader's job, printing is main's.
 
 import { Flag } from '../mmv/format';
-import type { MmvFile, MmvLabel, MmvMetric, MmvValue } from '../mmv/reader';
+import {
+  type MmvFile,
+  type MmvLabel,
+  type MmvMetric,
+  type MmvValue,
+  printable,
+} from '../mmv/reader';
 import { formatUnits } from '../mmv/units';
 
 const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
+
+// Every text from the file goes through printable(): names, help, strings and labels are
+// written by whichever process owns the file, and must not reach the terminal as controls.
+const quoted = (text: string): string => printable(JSON.stringify(text));
 
 /** Header flags as mmvdump names them, e.g. "0x3 (noprefix,process)". */
 export function formatFlags(flags: number): string {
@@ -40,7 +50,7 @@ function formatFloat32(v: number): string {
 }
 
 export function formatValue(v: MmvValue): string {
-  if (typeof v.value === 'string') return JSON.stringify(v.value);
+  if (typeof v.value === 'string') return quoted(v.value);
   if (v.typeName === 'float' && typeof v.value === 'number') return formatFloat32(v.value);
   if (v.typeName === 'elapsed' && v.extra !== 0n) {
     // A negative extra is the start time of a timed section still running (mmv_stats_interval_start).
@@ -55,12 +65,12 @@ function metricLines(m: MmvMetric): string[] {
       ? 'none (pmdammv serves it as counter)'
       : m.semanticsName;
   const lines = [
-    `  [${m.item}/${m.offset}] ${m.name}`,
+    `  [${m.item}/${m.offset}] ${printable(m.name)}`,
     `       type=${m.typeName} (${hex(m.type)}), sem=${sem} (${hex(m.semantics)})`,
     `       units=${formatUnits(m.units) || 'none'} (${hex(m.unitsWord)})`,
     m.indom === null ? '       (no indom)' : `       indom=${m.indom}`,
-    m.shortHelp === null ? '       (no shorttext)' : `       shorttext=${m.shortHelp}`,
-    m.longHelp === null ? '       (no helptext)' : `       helptext=${m.longHelp}`,
+    m.shortHelp === null ? '       (no shorttext)' : `       shorttext=${printable(m.shortHelp)}`,
+    m.longHelp === null ? '       (no helptext)' : `       helptext=${printable(m.longHelp)}`,
   ];
   return lines;
 }
@@ -69,7 +79,7 @@ function labelLines(l: MmvLabel, i: number): string[] {
   const kind = l.optional ? `${l.kind},optional` : l.kind;
   const inst = l.instance === null ? 'none' : String(l.instance);
   const lines = [
-    `  [${i + 1}/${l.offset}] ${l.payload}`,
+    `  [${i + 1}/${l.offset}] ${printable(l.payload)}`,
     `       flags=${hex(l.flags)} (${kind}), identity=${l.identity}, instance=${inst}`,
   ];
   if (l.parsed === null) lines.push('       (payload is not a JSON object)');
@@ -79,7 +89,7 @@ function labelLines(l: MmvLabel, i: number): string[] {
 /** A readable dump of every section, in the order a reader of mmv(5) expects. */
 export function formatDump(file: MmvFile, source?: string): string {
   const out: string[] = [];
-  if (source !== undefined) out.push(`MMV file   = ${source}`);
+  if (source !== undefined) out.push(`MMV file   = ${printable(source)}`);
   out.push(`Version    = ${file.version}`);
   const date = generationDate(file.generation1);
   out.push(`Generated  = ${file.generation1}${date ? ` (${date})` : ''}`);
@@ -109,12 +119,14 @@ export function formatDump(file: MmvFile, source?: string): string {
     out.push(
       `  [${d.serial}/${d.offset}] ${d.instances.length} instances, starting at offset ${d.instancesOffset}`,
     );
-    out.push(d.shortHelp === null ? '       (no shorttext)' : `       shorttext=${d.shortHelp}`);
-    out.push(d.longHelp === null ? '       (no helptext)' : `       helptext=${d.longHelp}`);
+    out.push(
+      d.shortHelp === null ? '       (no shorttext)' : `       shorttext=${printable(d.shortHelp)}`,
+    );
+    out.push(
+      d.longHelp === null ? '       (no helptext)' : `       helptext=${printable(d.longHelp)}`,
+    );
     for (const inst of d.instances) {
-      out.push(
-        `       instance [${inst.id} or ${JSON.stringify(inst.name)}] at offset ${inst.offset}`,
-      );
+      out.push(`       instance [${inst.id} or ${quoted(inst.name)}] at offset ${inst.offset}`);
     }
   }
 
@@ -124,13 +136,15 @@ export function formatDump(file: MmvFile, source?: string): string {
   const items = new Map(file.metrics.map((m) => [m.offset, m.item]));
   out.push('', `Values (${file.values.length}):`);
   for (const v of file.values) {
-    const inst = v.instance === null ? '' : `[${v.instanceId} or ${JSON.stringify(v.instance)}]`;
-    out.push(`  [${items.get(v.metricOffset)}/${v.offset}] ${v.metric}${inst} = ${formatValue(v)}`);
+    const inst = v.instance === null ? '' : `[${v.instanceId} or ${quoted(v.instance)}]`;
+    out.push(
+      `  [${items.get(v.metricOffset)}/${v.offset}] ${printable(v.metric)}${inst} = ${formatValue(v)}`,
+    );
   }
 
   out.push('', `Strings (${file.strings.length}):`);
   file.strings.forEach((s, i) => {
-    out.push(`  [${i + 1}/${s.offset}] ${s.text}`);
+    out.push(`  [${i + 1}/${s.offset}] ${printable(s.text)}`);
   });
 
   if (file.labels.length > 0 || file.version >= 3) {

@@ -214,7 +214,34 @@ export const MAX_FILE_SIZE = 256 * 1024 * 1024;
 // count limit on them; a big registry's string section passes 10000 legitimately.
 const UNLIMITED_SECTIONS: ReadonlySet<number> = new Set([TocType.INSTANCES, TocType.STRINGS]);
 
-const utf8 = new TextDecoder('utf-8', { fatal: false });
+// ignoreBOM: a text that starts with U+FEFF keeps it, as PCP does (the default would drop it).
+const utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its job
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/g;
+const SHORT_ESCAPES: Readonly<Record<string, string>> = {
+  '\b': '\\b',
+  '\t': '\\t',
+  '\n': '\\n',
+  '\f': '\\f',
+  '\r': '\\r',
+};
+
+/**
+ * Text decoded from a file, safe to print: C0 and C1 control characters and DEL become
+ * escapes (`\n`, `\u001b`). Any process that can write the MMV directory writes the text, and
+ * it must not move the cursor, recolour or retitle the terminal of whoever reads a dump or an
+ * error, nor break a one-line message; JSON.stringify alone leaves DEL and C1 (CSI, U+009B) raw.
+ */
+export function printable(text: string): string {
+  return text.replace(
+    CONTROL_CHARS,
+    (c) => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/** A name or text from the file as a message shows it: quoted and printable. */
+const shown = (text: string): string => printable(JSON.stringify(text));
 
 function formatError(message: string): PcpAgentError {
   return new PcpAgentError('PCP_AGENT_ERR_FORMAT', message);
@@ -316,7 +343,7 @@ export function readMmv(bytes: Uint8Array): MmvFile {
   const magic = bytes.subarray(Header.MAGIC, Header.MAGIC + 4);
   if (String.fromCharCode(...magic) !== MAGIC) {
     throw formatError(
-      `bad magic ${JSON.stringify(String.fromCharCode(...magic))} at offset ${Header.MAGIC}, expected "MMV\\u0000"`,
+      `bad magic ${shown(String.fromCharCode(...magic))} at offset ${Header.MAGIC}, expected "MMV\\u0000"`,
     );
   }
   const version = b.i32(Header.VERSION);
@@ -572,14 +599,17 @@ function readMetrics(
     const indomField = b.i32(at + F.INDOM);
     const item = b.u32(at + F.ITEM);
     const indom = indomField === INDOM_NONE || indomField === 0 ? null : indomField >>> 0;
-    if (typeName(type) === 'unknown') warnings.push(`${what} (${name}): unknown type ${type}`);
+    if (typeName(type) === 'unknown')
+      warnings.push(`${what} (${shown(name)}): unknown type ${type}`);
     if (indom !== null && !serials.has(indom)) {
-      warnings.push(`${what} (${name}): indom ${indom} is not in the indoms section`);
+      warnings.push(`${what} (${shown(name)}): indom ${indom} is not in the indoms section`);
     }
-    if (names.has(name)) warnings.push(`${what}: duplicate metric name ${JSON.stringify(name)}`);
-    if (items.has(item)) warnings.push(`${what} (${name}): duplicate item ${item}`);
+    if (names.has(name)) warnings.push(`${what}: duplicate metric name ${shown(name)}`);
+    if (items.has(item)) warnings.push(`${what} (${shown(name)}): duplicate item ${item}`);
     if (item > Limits.MAX_ITEM) {
-      warnings.push(`${what} (${name}): item ${item} exceeds ${Limits.MAX_ITEM}; pmdammv drops it`);
+      warnings.push(
+        `${what} (${shown(name)}): item ${item} exceeds ${Limits.MAX_ITEM}; pmdammv drops it`,
+      );
     }
     names.add(name);
     items.add(item);
@@ -634,12 +664,12 @@ function readValues(
       const found = instancesByOffset.get(Number(instanceOffset));
       if (!found) {
         throw formatError(
-          `${what} (${metric.name}): instance offset ${instanceOffset} is not the start of an instance record`,
+          `${what} (${shown(metric.name)}): instance offset ${instanceOffset} is not the start of an instance record`,
         );
       }
       if (found.serial !== metric.indom) {
         warnings.push(
-          `${what} (${metric.name}): instance ${found.instance.id} belongs to indom ${found.serial}, not ${metric.indom}`,
+          `${what} (${shown(metric.name)}): instance ${found.instance.id} belongs to indom ${found.serial}, not ${metric.indom}`,
         );
       }
       instance = found.instance;
@@ -680,7 +710,7 @@ function readValue(
     case TypeCode.DOUBLE:
       return b.view.getFloat64(v, true);
     case TypeCode.STRING:
-      return requiredString(b, at + Value.EXTRA, `${what} (${metric.name}): string value`);
+      return requiredString(b, at + Value.EXTRA, `${what} (${shown(metric.name)}): string value`);
     default:
       // U64, and the raw 8 bytes of a type we do not know.
       return b.view.getBigUint64(v, true);

@@ -262,9 +262,23 @@ export class Registry implements DomainOwner, FamilyContext {
     this.serials.add(serial);
     this.domainNames.set(name, domain);
     this.domains.push(domain);
-    for (const inst of options.instances ?? []) domain.add(inst);
+    try {
+      for (const inst of options.instances ?? []) domain.add(inst);
+    } catch (err) {
+      // A refused instance name refuses the whole declaration: nothing is left behind.
+      this.forgetDomain(domain);
+      throw err;
+    }
     this.layoutDirty = true;
     return domain;
+  }
+
+  /** Undoes instanceDomain() for a domain no metric uses yet. */
+  private forgetDomain(domain: InstanceDomain): void {
+    this.serials.delete(domain.serial);
+    this.domainNames.delete(domain.name);
+    const at = this.domains.indexOf(domain);
+    if (at >= 0) this.domains.splice(at, 1);
   }
 
   /** A u64 counter. With `indom`, one value per instance. */
@@ -407,7 +421,14 @@ export class Registry implements DomainOwner, FamilyContext {
         `metric ${quote(name)}: indom must be an InstanceDomain or an array of instance names, got ${quote(options.indom)}`,
       );
     }
-    const family = this.register(make(indom), specs, indom);
+    let family: Family<H>;
+    try {
+      family = this.register(make(indom), specs, indom);
+    } catch (err) {
+      // The metric's own domain goes with it, so the corrected metric can be declared again.
+      if (indom !== null && Array.isArray(options.indom)) this.forgetDomain(indom);
+      throw err;
+    }
     return indom ? new MetricVector(family) : family.handleAt(0);
   }
 

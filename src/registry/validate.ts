@@ -75,7 +75,19 @@ export function checkString(value: string, what: string): void {
       `${what} must not contain a NUL character: ${quote(value)}`,
     );
   }
+  // A lone surrogate has no UTF-8 form: the file would hold U+FFFD and PCP would show that,
+  // not what was set (found by test/fuzz-api.test.ts). Labels escape it in JSON and are fine.
+  const lone = LONE_SURROGATE.exec(value);
+  if (lone !== null) {
+    throw new PcpAgentError(
+      'PCP_AGENT_ERR_VALUE',
+      `${what} must be well-formed UTF-16: it holds a lone surrogate U+${lone[0].charCodeAt(0).toString(16).toUpperCase()} at index ${lone.index}, which UTF-8 cannot encode: ${quote(value)}`,
+    );
+  }
 }
+
+/** In a `u` regex a surrogate pair is one code point, so only unpaired halves match. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
 /** An instance name: non-empty, at most 255 bytes, no NUL, not starting with a space. */
 export function checkInstanceName(name: string): void {
