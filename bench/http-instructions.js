@@ -17,11 +17,12 @@
 // is counted once (seen here: 329k instructions per request threaded, varying ±10% between
 // identical runs; 185k single-threaded, ±0.5%).
 
-const { execFileSync, spawn } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
+const { VARIANTS, spawnServer } = require('./http-variants');
 
 const json = process.argv.includes('--json');
 const WARMUP = Number(process.env.BENCH_INSN_WARMUP ?? 3000);
@@ -30,23 +31,6 @@ const RATE = Number(process.env.BENCH_HTTP_RATE ?? 3000);
 // One request at a time: at a fixed rate below saturation (bench/http.js), requests mostly
 // arrive one per event-loop turn, so nothing is shared between them.
 const CONCURRENCY = Number(process.env.BENCH_INSN_CONCURRENCY ?? 1);
-const ROOT = path.resolve(__dirname, '..');
-
-const VARIANTS = [
-  { name: 'no agent', args: [], env: {} },
-  { name: 'pcp-agent (all defaults)', args: ['--require', 'pcp-agent'], env: {} },
-  {
-    name: 'pcp-agent + request context',
-    args: ['--require', 'pcp-agent'],
-    env: { PCP_AGENT_CONTEXT: 'true' },
-  },
-  { name: 'prom-client middleware', args: [], env: { BENCH_VARIANT: 'prom-client' } },
-  {
-    name: 'OpenTelemetry http + metrics',
-    args: ['--require', path.join(__dirname, 'otel-http.js')],
-    env: {},
-  },
-];
 
 function haveValgrind() {
   try {
@@ -59,53 +43,18 @@ function haveValgrind() {
 
 function startServer(variant, tmp, flushInterval) {
   const out = path.join(tmp, `callgrind.${variant.name.replace(/\W+/g, '-')}`);
-  const child = spawn(
-    'valgrind',
-    [
-      '--tool=callgrind',
-      `--callgrind-out-file=${out}.%p`,
-      '--zero-before=uv_fs_fsync',
-      '--dump-before=uv_fs_fdatasync',
-      '--dump-instr=no',
-      '--compress-strings=no',
-      process.execPath,
-      '--single-threaded',
-      ...variant.args,
-      path.join(__dirname, 'http-server.js'),
-    ],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        NODE_OPTIONS: '',
-        BENCH_MARKERS: '1',
-        PCP_AGENT_DIR: path.join(tmp, 'mmv'),
-        PCP_AGENT_NAME: 'bench',
-        PCP_AGENT_FLUSH_INTERVAL: String(flushInterval),
-        ...variant.env,
-      },
-      stdio: ['pipe', 'pipe', 'ignore'],
-    },
-  );
-  let buf = '';
-  const waiters = [];
-  child.stdout.setEncoding('utf8').on('data', (d) => {
-    buf += d;
-    let nl = buf.indexOf('\n');
-    while (nl >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      const w = waiters.shift();
-      if (w) w(line);
-      nl = buf.indexOf('\n');
-    }
-  });
-  const next = () => new Promise((resolve) => waiters.push(resolve));
-  const ask = (cmd) => {
-    const p = next();
-    child.stdin.write(`${cmd}\n`);
-    return p;
-  };
+  const valgrind = [
+    '--tool=callgrind',
+    `--callgrind-out-file=${out}.%p`,
+    '--zero-before=uv_fs_fsync',
+    '--dump-before=uv_fs_fdatasync',
+    '--dump-instr=no',
+    '--compress-strings=no',
+    process.execPath,
+    '--single-threaded',
+  ];
+  const env = { BENCH_MARKERS: '1', PCP_AGENT_FLUSH_INTERVAL: String(flushInterval) };
+  const { child, next, ask } = spawnServer('valgrind', valgrind, variant, tmp, env, 'ignore');
   // Each "report" dumps the counts since the last "reset" into the next numbered file.
   let dumps = 0;
   const counted = () => {

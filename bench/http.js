@@ -3,66 +3,19 @@
 // a prom-client middleware doing the same work: server CPU time per request relative to no
 // agent, variants interleaved round by round, median of rounds. Informational: exits 0.
 
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const autocannon = require('autocannon');
+const { VARIANTS, spawnServer } = require('./http-variants');
 
 const json = process.argv.includes('--json');
 const RATE = Number(process.env.BENCH_HTTP_RATE ?? 3000);
 const SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 3);
-const ROOT = path.resolve(__dirname, '..');
-
-const VARIANTS = [
-  { name: 'no agent', args: [], env: {} },
-  { name: 'pcp-agent (all defaults)', args: ['--require', 'pcp-agent'], env: {} },
-  {
-    name: 'pcp-agent + request context',
-    args: ['--require', 'pcp-agent'],
-    env: { PCP_AGENT_CONTEXT: 'true' },
-  },
-  { name: 'prom-client middleware', args: [], env: { BENCH_VARIANT: 'prom-client' } },
-  {
-    name: 'OpenTelemetry http + metrics',
-    args: ['--require', path.join(__dirname, 'otel-http.js')],
-    env: {},
-  },
-];
 
 function startServer(variant, tmp) {
-  const child = spawn(process.execPath, [...variant.args, path.join(__dirname, 'http-server.js')], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      NODE_OPTIONS: '',
-      PCP_AGENT_DIR: path.join(tmp, 'mmv'),
-      PCP_AGENT_NAME: 'bench',
-      ...variant.env,
-    },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  let buf = '';
-  const waiters = [];
-  child.stdout.setEncoding('utf8').on('data', (d) => {
-    buf += d;
-    let nl = buf.indexOf('\n');
-    while (nl >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      const w = waiters.shift();
-      if (w) w(line);
-      nl = buf.indexOf('\n');
-    }
-  });
-  const next = () => new Promise((resolve) => waiters.push(resolve));
-  const ask = (cmd) => {
-    const p = next();
-    child.stdin.write(`${cmd}\n`);
-    return p;
-  };
-  return { child, next, ask };
+  return spawnServer(process.execPath, [], variant, tmp);
 }
 
 function load(port) {
