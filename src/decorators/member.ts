@@ -9,7 +9,7 @@ import { OVERFLOW_INSTANCE } from '../registry/instance-domain';
 import type { Counter, CounterOptions } from '../registry/kinds/counter';
 import type { Histogram } from '../registry/kinds/histogram';
 import { HistogramFamily, histogramConfig } from '../registry/kinds/histogram';
-import type { Timer } from '../registry/kinds/timer';
+import { FROM_MS, type Timer } from '../registry/kinds/timer';
 import type { MetricVector } from '../registry/metric';
 import type { Registry } from '../registry/registry';
 import { GaugeSampler } from './gauge';
@@ -27,9 +27,6 @@ export const DEFAULT_PREFIX = 'methods';
 
 /** Where calls go whose `instance` option gave no usable name. */
 export const INVALID_INSTANCE = '_invalid';
-
-/** Milliseconds (performance.now()) to each time scale, as the Timer kind converts them. */
-const FROM_MS = { nsec: 1e6, usec: 1e3, msec: 1, sec: 1e-3, min: 1 / 60e3, hour: 1 / 3600e3 };
 
 const MAX_PART = 64;
 

@@ -15,7 +15,7 @@ export interface TimerOptions extends MetricOptions {
 }
 
 /** Milliseconds (performance.now()) to each time scale. */
-const FROM_MS: Readonly<Record<TimeScale, number>> = {
+export const FROM_MS: Readonly<Record<TimeScale, number>> = {
   nsec: 1e6,
   usec: 1e3,
   msec: 1,
