@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findPcpTmpDir } from '../src/file/paths';
 import { type MmvFile, readMmvFile } from '../src/mmv/reader';
 import { Units } from '../src/mmv/units';
+import { bucketName } from '../src/registry/kinds/histogram';
 import { MAX_METRICS, Registry, type RegistryOptions } from '../src/registry/registry';
 
 let dir: string;
@@ -496,6 +497,27 @@ describe('kinds', () => {
     expect(value(f, 'lat.bucket.le_inf')).toBe(100n);
     const lat = f.metrics.find((m) => m.name === 'lat.p99');
     expect(lat?.semanticsName).toBe('instant');
+  });
+
+  it('puts each value in the first bucket whose bound is >= it, for any number of bounds', () => {
+    // Values on, between, below and above the bounds, on both sides of record()'s halving
+    // step, against a plain count of the values <= each bound.
+    const values = [0, 0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 5.5, 6, 7, 7.25, 8, 9, 10, 11, 1e9];
+    for (let n = 1; n <= 9; n++) {
+      const bounds = Array.from({ length: n }, (_, j) => j + 1 + (j % 2) * 0.25);
+      const r = registry({ name: `bounds${n}` });
+      const h = r.histogram('h', { buckets: bounds });
+      for (const x of values) h.record(x);
+      r.start();
+      const f = read(r);
+      for (const bound of bounds) {
+        const name = `h.bucket.${bucketName(bound)}`;
+        expect(value(f, name), `${n} bounds, ${name}`).toBe(
+          BigInt(values.filter((x) => x <= bound).length),
+        );
+      }
+      expect(value(f, 'h.bucket.le_inf')).toBe(BigInt(values.length));
+    }
   });
 
   it('histogram percentiles cover one window, then the next', () => {
