@@ -124,6 +124,15 @@ export const SETTINGS: readonly Setting[] = [
       'Milliseconds each percentile (and min/max) window lasts; PCP sees the last complete window.',
   },
   {
+    env: 'PCP_AGENT_EVENT_LOOP_RESOLUTION',
+    key: 'eventLoopResolution',
+    kind: 'milliseconds',
+    min: 1,
+    shown: String(DEFAULT_CONFIG.eventLoopResolution),
+    meaning:
+      'Milliseconds between the ticks that measure event-loop delay (prom-client: `eventLoopMonitoringPrecision`). Finer costs more; a block shorter than this may be missed.',
+  },
+  {
     env: 'PCP_AGENT_CONFIG',
     key: 'config',
     kind: 'path',

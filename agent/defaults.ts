@@ -16,4 +16,5 @@ export const DEFAULT_CONFIG: Readonly<AgentConfig> = Object.freeze({
   maxHosts: 100,
   durationBuckets: [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
   window: 10_000,
+  eventLoopResolution: 100,
 });

@@ -31,6 +31,8 @@ export interface AgentConfig {
   durationBuckets: number[];
   /** Milliseconds each percentile window lasts. */
   window: number;
+  /** Milliseconds between the event-loop delay ticks. */
+  eventLoopResolution: number;
 }
 
 /** What the request being served carries while its handlers (and their timers) run. */

@@ -29,6 +29,7 @@ describe('environment variables', () => {
       PCP_AGENT_MAX_HOSTS: '3',
       PCP_AGENT_DURATION_BUCKETS: '1, 2.5,10',
       PCP_AGENT_WINDOW: '0',
+      PCP_AGENT_EVENT_LOOP_RESOLUTION: '50',
     });
     expect(problems).toEqual([]);
     expect(config).toEqual({
@@ -45,6 +46,7 @@ describe('environment variables', () => {
       maxHosts: 3,
       durationBuckets: [1, 2.5, 10],
       window: 0,
+      eventLoopResolution: 50,
     });
   });
 
@@ -57,6 +59,7 @@ describe('environment variables', () => {
     ['PCP_AGENT_DURATION_BUCKETS', '10,5', 'ascending'],
     ['PCP_AGENT_DURATION_BUCKETS', '', 'ascending'],
     ['PCP_AGENT_NAME', '  ', 'non-empty name'],
+    ['PCP_AGENT_EVENT_LOOP_RESOLUTION', '0', 'must be a whole number >= 1'],
   ])(
     '%s=%j is refused with a warning naming the rule and value; the default stays',
     (env, value, rule) => {

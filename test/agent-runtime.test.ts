@@ -142,6 +142,30 @@ describe('event loop', () => {
     expect(num(values.get('runtime.eventloop.delay.sum')?.get(''))).toBeGreaterThanOrEqual(100 - R);
   });
 
+  it('ticks at eventLoopResolution when it is set: never more often, and says so in the help', async () => {
+    const coarse = makeTestAgent({ eventLoopResolution: 60 }, 'coarse');
+    const instrumentation = runtimeInstrumentation();
+    try {
+      instrumentation.enable(coarse);
+      coarse.registry.flush();
+      const t0 = performance.now();
+      await sleep(400);
+      const count = num(coarse.value('runtime.eventloop.delay.count'));
+      const elapsed = performance.now() - t0;
+      // The first tick only starts the clock; a tick never fires before its interval.
+      expect(count).toBeGreaterThanOrEqual(1);
+      expect(count).toBeLessThanOrEqual(Math.floor(elapsed / 60));
+      const metric = readMmvFile(coarse.registry.path).metrics.find(
+        (m) => m.name === 'runtime.eventloop.delay.count',
+      );
+      expect(`${metric?.shortHelp} ${metric?.longHelp}`).toContain('a 60 ms tick');
+      expect(coarse.faults).toEqual([]);
+    } finally {
+      instrumentation.disable();
+      coarse.close();
+    }
+  });
+
   it('reports utilization as a fraction from 0 to 1, above 0 after busy work', () => {
     agent.registry.flush();
     busy(30);
