@@ -3,15 +3,19 @@
 // count repeats run to run whatever else the machine does, so a 5% effect is not lost in
 // noise as CPU seconds are here. Informational: exits 0; skipped where valgrind is missing.
 //
-// Per variant: a warm-up, then N requests counted, one at a time. What is counted:
-// - JavaScript and the runtime, GC included. Not V8 compiling code: even after thousands of
-//   requests it is still optimizing (over half of all instructions under valgrind), and
-//   which functions it optimizes when varies with any change; a long-running server has
-//   paid that once. It is shown apart.
+// Per variant: a warm-up, then N requests counted, one at a time, on the same keep-alive
+// connection (a new one would re-optimize the server's code all through the count). What is
+// counted:
+// - JavaScript and the runtime, GC included. Not V8 compiling code: it still optimizes now
+//   and then after 20000 requests, and which functions it optimizes when varies with any
+//   change; a long-running server has paid that once. It is shown apart.
 // - The agent's periodic work (a flush each second, with the runtime sample and a window's
-//   percentiles; the event-loop ticker) as a server at RATE req/s pays it: under valgrind a
-//   request takes ~20× longer, so the agent flushes every RATE / (requests per second under
-//   valgrind) seconds instead of every second, as measured on the no-agent run.
+//   percentiles; the event-loop ticks) as a server at RATE req/s pays it: under valgrind a
+//   request takes far longer, so the agent flushes every RATE / (requests per second under
+//   valgrind) seconds instead of every second, as measured on the no-agent run, and its
+//   event-loop ticks are spread out by the same factor.
+// Not counted: the kernel. A wake-up or a system call costs nothing here; bench/http.js and
+// its idle table show those.
 // Node runs with --single-threaded: valgrind runs one thread at a time, and V8's parallel GC
 // helpers then spin, inflating counts run to run; on one thread the same GC and compiler work
 // is counted once (seen here: 329k instructions per request threaded, varying ±10% between
@@ -25,12 +29,14 @@ const path = require('node:path');
 const { VARIANTS, spawnServer } = require('./http-variants');
 
 const json = process.argv.includes('--json');
-const WARMUP = Number(process.env.BENCH_INSN_WARMUP ?? 3000);
+const WARMUP = Number(process.env.BENCH_INSN_WARMUP ?? 20000);
 const REQUESTS = Number(process.env.BENCH_INSN_REQUESTS ?? 3000);
 const RATE = Number(process.env.BENCH_HTTP_RATE ?? 3000);
 // One request at a time: at a fixed rate below saturation (bench/http.js), requests mostly
 // arrive one per event-loop turn, so nothing is shared between them.
 const CONCURRENCY = Number(process.env.BENCH_INSN_CONCURRENCY ?? 1);
+/** The agent's default event-loop resolution, paced below like the flush. */
+const EVENT_LOOP_MS = require('../dist/agent/defaults').DEFAULT_CONFIG.eventLoopResolution;
 
 function haveValgrind() {
   try {
@@ -53,7 +59,12 @@ function startServer(variant, tmp, flushInterval) {
     process.execPath,
     '--single-threaded',
   ];
-  const env = { BENCH_MARKERS: '1', PCP_AGENT_FLUSH_INTERVAL: String(flushInterval) };
+  const env = {
+    BENCH_MARKERS: '1',
+    PCP_AGENT_FLUSH_INTERVAL: String(flushInterval),
+    // The event-loop ticker slowed down as much as the requests, as the flush is.
+    PCP_AGENT_EVENT_LOOP_RESOLUTION: String(Math.round((EVENT_LOOP_MS * flushInterval) / 1000)),
+  };
   const { child, next, ask } = spawnServer('valgrind', valgrind, variant, tmp, env, 'ignore');
   // Each "report" dumps the counts since the last "reset" into the next numbered file.
   let dumps = 0;
@@ -91,9 +102,13 @@ function splitDump(text) {
 }
 const COMPILER = /^v8::internal::Runtime_(Compile|InstallBaselineCode)/;
 
-/** Sends n GET requests over CONCURRENCY keep-alive connections; rejects on any non-200. */
-function load(port, n) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+/**
+ * Sends n GET requests over the agent's CONCURRENCY keep-alive connections; rejects on any
+ * non-200. The warm-up and the count share the connections: a new connection in between would
+ * run the server's connection set-up and tear-down code for the first time in the counted part,
+ * and V8 would be re-optimizing what that de-optimized all through it.
+ */
+function load(port, n, agent) {
   let sent = 0;
   const one = () =>
     new Promise((resolve, reject) => {
@@ -111,17 +126,18 @@ function load(port, n) {
       await one();
     }
   };
-  return Promise.all(Array.from({ length: CONCURRENCY }, worker)).finally(() => agent.destroy());
+  return Promise.all(Array.from({ length: CONCURRENCY }, worker));
 }
 
 async function measure(variant, tmp, flushInterval) {
   const server = startServer(variant, tmp, flushInterval);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   try {
     const port = Number((await server.next()).split(' ')[1]);
-    await load(port, WARMUP);
+    await load(port, WARMUP, agent);
     await server.ask('reset');
     const t0 = process.hrtime.bigint();
-    await load(port, REQUESTS);
+    await load(port, REQUESTS, agent);
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const served = Number((await server.ask('report')).split(' ')[2]);
     const counted = server.counted();
@@ -132,6 +148,7 @@ async function measure(variant, tmp, flushInterval) {
       requestsPerSecond: REQUESTS / seconds,
     };
   } finally {
+    agent.destroy();
     server.child.stdin.write('quit\n');
     await new Promise((r) => server.child.on('exit', r));
   }

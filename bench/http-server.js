@@ -63,7 +63,7 @@ process.stdin.on('data', (d) => {
     } else if (cmd === 'report') {
       const u = process.cpuUsage(since);
       mark(fs.fdatasyncSync);
-      console.log(`REPORT ${u.user + u.system} ${served}`);
+      console.log(`REPORT ${u.user + u.system} ${served} ${u.user} ${u.system}`);
     } else if (cmd === 'quit') {
       server.close();
       server.closeAllConnections();
