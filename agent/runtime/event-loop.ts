@@ -5,9 +5,10 @@
 // Why not monitorEventLoopDelay(): its reset() also forgets the previous tick, so the tick
 // interval around each flush is never measured and a block next to the flush (an app's
 // 1-second job beside a 1-second flush) is missed every time. Our own unref'd ticker every
-// eventLoopResolution ms (default EVENT_LOOP_RESOLUTION_MS) records how late each tick fired, the interval itself subtracted
-// (clamped at 0): an idle loop reads about 0 (percentiles bottom out at 1 µs), not the
-// resolution, and a block of B ms reads between B - resolution and B.
+// eventLoopResolution ms (default EVENT_LOOP_RESOLUTION_MS) records how late each tick fired,
+// the interval itself subtracted (clamped at 0): an idle loop reads about 0 (percentiles
+// bottom out at 1 µs), not the resolution, and a block of B ms reads between B - resolution
+// and B.
 
 import { performance } from 'node:perf_hooks';
 import * as timers from 'node:timers';
@@ -20,8 +21,9 @@ import { type CollectorDefinition, declareOnce, RUNTIME_WARNING } from './collec
  * tick costs is mostly the wake-up, not its JavaScript: on the 2-core VMs here a timer that
  * wakes an otherwise idle process costs 0.1-0.25 ms of CPU, so 20 ms ticks (50 a second) cost
  * 12 ms of CPU a second, and in one run under a steady 3000 requests/s they were most of the
- * agent's CPU (1.14x no agent, against 1.00x with 1000 ms ticks). 100 ms costs a fifth of that, and still sees
- * every block of 100 ms or more, and a shorter block B with probability B/100.
+ * agent's CPU (1.14x no agent, against 1.00x with 1000 ms ticks). 100 ms costs a fifth of
+ * that, and still sees every block of 100 ms or more, and a shorter block B with
+ * probability B/100.
  */
 export const EVENT_LOOP_RESOLUTION_MS = DEFAULT_CONFIG.eventLoopResolution;
 
@@ -35,7 +37,7 @@ export const eventLoopCollector: CollectorDefinition = {
   name: 'eventloop',
   start(ctx) {
     const { registry } = ctx;
-    const resolution = ctx.config.eventLoopResolution ?? EVENT_LOOP_RESOLUTION_MS;
+    const resolution = ctx.config.eventLoopResolution;
     const m = declareOnce(registry, 'eventloop', () => ({
       delay: registry.histogram('runtime.eventloop.delay', {
         units: msec,
