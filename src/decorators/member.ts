@@ -20,7 +20,7 @@ import {
   defineMemberMetadata,
 } from './metadata';
 import { type AnyDecoratorOptions, atSite, DECORATOR_NAMES, type DecoratorKind } from './options';
-import { CountSink, HistogramSink, NO_SINK, type Sink, TimerSink } from './sinks';
+import { CountSink, DurationSink, NO_SINK, type Sink } from './sinks';
 
 /** The prefix of default names: `methods.<Class>.<member>`. */
 export const DEFAULT_PREFIX = 'methods';
@@ -298,7 +298,7 @@ export class DecoratedMember {
         : registry.timer(name, options);
       const errors = counterOf(registry, `${name}.errors`, { help: errorsHelp, ...common }, domain);
       shared.metrics.push(`${name}.count`, `${name}.time`, `${name}.errors`);
-      make = (i) => new TimerSink(handle(timer, i), handle(errors, i), FROM_MS[unit]);
+      make = (i) => new DurationSink(handle(timer, i), handle(errors, i), FROM_MS[unit]);
     } else {
       const unit = o.unit ?? 'msec';
       const options = {
@@ -317,7 +317,7 @@ export class DecoratedMember {
         shared.metrics.push(name + spec.suffix);
       }
       shared.metrics.push(`${name}.errors`);
-      make = (i) => new HistogramSink(handle(histogram, i), handle(errors, i), FROM_MS[unit]);
+      make = (i) => new DurationSink(handle(histogram, i), handle(errors, i), FROM_MS[unit]);
     }
     if (domain === undefined) shared.sink = make(0);
     else shared.sinks = new InstanceSinks(domain, (instance) => make(instance), registry, where);

@@ -31,47 +31,33 @@ export class CountSink implements Sink {
   }
 }
 
-/** @Timer: `.count` and `.time` (in the timer's unit), and the errors. */
-export class TimerSink implements Sink {
-  declare private readonly timer: Timer;
-  declare private readonly errors: Counter;
-  /** Milliseconds to the timer's unit. */
-  declare private readonly scale: number;
-
-  constructor(timer: Timer, errors: Counter, scale: number) {
-    this.timer = timer;
-    this.errors = errors;
-    this.scale = scale;
-  }
-
-  ok(ms: number): void {
-    this.timer.record(ms > 0 ? ms * this.scale : 0);
-  }
-
-  fail(ms: number): void {
-    this.timer.record(ms > 0 ? ms * this.scale : 0);
-    this.errors.inc();
-  }
+/** What records a duration: a Timer or a Histogram handle. */
+interface Recorder {
+  record(value: number): void;
 }
 
-/** @Histogram: the distribution of durations (in its unit), and the errors. */
-export class HistogramSink implements Sink {
-  declare private readonly histogram: Histogram;
+/**
+ * @Timer (`.count` and `.time`) and @Histogram (the distribution): each call's duration in
+ * the metric's unit, and the errors.
+ */
+export class DurationSink implements Sink {
+  declare private readonly recorder: Recorder;
   declare private readonly errors: Counter;
+  /** Milliseconds to the metric's unit. */
   declare private readonly scale: number;
 
-  constructor(histogram: Histogram, errors: Counter, scale: number) {
-    this.histogram = histogram;
+  constructor(recorder: Timer | Histogram, errors: Counter, scale: number) {
+    this.recorder = recorder;
     this.errors = errors;
     this.scale = scale;
   }
 
   ok(ms: number): void {
-    this.histogram.record(ms > 0 ? ms * this.scale : 0);
+    this.recorder.record(ms > 0 ? ms * this.scale : 0);
   }
 
   fail(ms: number): void {
-    this.histogram.record(ms > 0 ? ms * this.scale : 0);
+    this.recorder.record(ms > 0 ? ms * this.scale : 0);
     this.errors.inc();
   }
 }

@@ -206,15 +206,42 @@ function* delegate(steps: TimedSteps): Generator<unknown, unknown, unknown> {
   return yield* steps;
 }
 
-class TimedSteps implements Iterator<unknown, unknown, unknown> {
+/**
+ * The time a generator's steps take, added up, and its one outcome to the sink: when a step
+ * is done or throws (a later step after the end adds nothing more).
+ */
+class StepClock {
   private spent = 0;
   private finished = false;
 
   constructor(
-    private readonly inner: Generator,
     private readonly sink: Sink,
-    private readonly timed: boolean,
+    protected readonly timed: boolean,
   ) {}
+
+  /** A step that started at t0 (0 if not timed) yielded a value. */
+  protected lap(t0: number): void {
+    if (this.timed) this.spent += performance.now() - t0;
+  }
+
+  /** A step that started at t0 finished the generator (ok) or threw. */
+  protected end(ok: boolean, t0: number): void {
+    this.lap(t0);
+    if (this.finished) return;
+    this.finished = true;
+    if (ok) this.sink.ok(this.spent);
+    else this.sink.fail(this.spent);
+  }
+}
+
+class TimedSteps extends StepClock implements Iterator<unknown, unknown, unknown> {
+  constructor(
+    private readonly inner: Generator,
+    sink: Sink,
+    timed: boolean,
+  ) {
+    super(sink, timed);
+  }
 
   [Symbol.iterator](): this {
     return this;
@@ -242,16 +269,8 @@ class TimedSteps implements Iterator<unknown, unknown, unknown> {
       throw err;
     }
     if (result.done) this.end(true, t0);
-    else if (this.timed) this.spent += performance.now() - t0;
+    else this.lap(t0);
     return result;
-  }
-
-  private end(ok: boolean, t0: number): void {
-    if (this.timed) this.spent += performance.now() - t0;
-    if (this.finished) return;
-    this.finished = true;
-    if (ok) this.sink.ok(this.spent);
-    else this.sink.fail(this.spent);
   }
 }
 
@@ -269,15 +288,14 @@ async function* asyncDelegate(steps: TimedAsyncSteps): AsyncGenerator<unknown, u
   return yield* steps;
 }
 
-class TimedAsyncSteps implements AsyncIterator<unknown, unknown, unknown> {
-  private spent = 0;
-  private finished = false;
-
+class TimedAsyncSteps extends StepClock implements AsyncIterator<unknown, unknown, unknown> {
   constructor(
     private readonly inner: AsyncGenerator,
-    private readonly sink: Sink,
-    private readonly timed: boolean,
-  ) {}
+    sink: Sink,
+    timed: boolean,
+  ) {
+    super(sink, timed);
+  }
 
   [Symbol.asyncIterator](): this {
     return this;
@@ -301,7 +319,7 @@ class TimedAsyncSteps implements AsyncIterator<unknown, unknown, unknown> {
     return p.then(
       (result) => {
         if (result.done) this.end(true, t0);
-        else if (this.timed) this.spent += performance.now() - t0;
+        else this.lap(t0);
         return result;
       },
       (err) => {
@@ -309,13 +327,5 @@ class TimedAsyncSteps implements AsyncIterator<unknown, unknown, unknown> {
         throw err;
       },
     );
-  }
-
-  private end(ok: boolean, t0: number): void {
-    if (this.timed) this.spent += performance.now() - t0;
-    if (this.finished) return;
-    this.finished = true;
-    if (ok) this.sink.ok(this.spent);
-    else this.sink.fail(this.spent);
   }
 }
