@@ -17,7 +17,7 @@ import {
   TEMPLATES,
 } from '../src/cli/pcp-config';
 import { type CliIo, runCli } from '../src/cli/run';
-import { type AppRun, ROOT, spawnApp } from './support/app';
+import { type AppRun, ROOT, spawnApp, stopApp } from './support/app';
 import {
   clientEnv,
   describeDaemons,
@@ -274,12 +274,7 @@ describeDaemons('the installed configuration, run by real PCP against live apps'
   }, 60_000);
 
   afterAll(async () => {
-    for (const app of [shop, farm]) {
-      if (app !== undefined && app.child.exitCode === null) {
-        app.send('quit');
-        await app.exited().catch(() => app.child.kill('SIGKILL'));
-      }
-    }
+    for (const app of [shop, farm]) await stopApp(app);
     await pmproxy?.stop();
     await pmcd?.stop();
   });

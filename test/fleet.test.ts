@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type AppRun, spawnApp } from './support/app';
+import { type AppRun, spawnApp, stopApp } from './support/app';
 import {
   describeDaemons,
   type Pmcd,
@@ -61,10 +61,7 @@ describeDaemons('an app under the agent through pmcd, pmlogger and pmproxy', () 
   }, 60_000);
 
   afterAll(async () => {
-    if (app !== undefined && app.child.exitCode === null) {
-      app.send('quit');
-      await app.exited().catch(() => app.child.kill('SIGKILL'));
-    }
+    await stopApp(app);
     await pmproxy?.stop();
     await pmcd?.stop();
   });
@@ -202,10 +199,7 @@ describeDaemons('pmdammv as a process of its own, asked the way PCP Vector asks'
   }, 60_000);
 
   afterAll(async () => {
-    if (app !== undefined && app.child.exitCode === null) {
-      app.send('quit');
-      await app.exited().catch(() => app.child.kill('SIGKILL'));
-    }
+    await stopApp(app);
     await pmproxy?.stop();
     await pmcd?.stop();
   });

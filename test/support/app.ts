@@ -135,3 +135,10 @@ export function spawnApp(script: string, options: AppOptions = {}): AppRun {
     },
   };
 }
+
+/** For an afterAll: ends an app still running ("quit", else SIGKILL); nothing if it is not. */
+export async function stopApp(app: AppRun | undefined): Promise<void> {
+  if (app === undefined || app.child.exitCode !== null) return;
+  app.send('quit');
+  await app.exited().catch(() => app.child.kill('SIGKILL'));
+}
