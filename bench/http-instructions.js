@@ -31,7 +31,7 @@ const { VARIANTS, spawnServer } = require('./http-variants');
 const json = process.argv.includes('--json');
 const WARMUP = Number(process.env.BENCH_INSN_WARMUP ?? 20000);
 const REQUESTS = Number(process.env.BENCH_INSN_REQUESTS ?? 3000);
-const RATE = Number(process.env.BENCH_HTTP_RATE ?? 3000);
+const RATE = Number(process.env.BENCH_HTTP_RATE ?? 2000);
 // One request at a time: at a fixed rate below saturation (bench/http.js), requests mostly
 // arrive one per event-loop turn, so nothing is shared between them.
 const CONCURRENCY = Number(process.env.BENCH_INSN_CONCURRENCY ?? 1);
