@@ -2,7 +2,7 @@
 // and fetch counted by METHOD:host:status_class, timed to the end of the body, failures by kind,
 // and the app's requests behaving exactly as they do without the agent.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';

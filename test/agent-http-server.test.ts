@@ -2,14 +2,11 @@
 // the values the agent's registry wrote to its MMV file, read back.
 
 import 'reflect-metadata';
-import { execFileSync } from 'node:child_process';
 import diagnostics from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { join } from 'node:path';
 import tls from 'node:tls';
 import Router from '@koa/router';
 import express from 'express';
