@@ -1,7 +1,9 @@
 // `npm run bench` (part 3): HTTP overhead as instructions, not seconds. The same hello-world
 // server runs under valgrind's callgrind, which counts the instructions it executes: the
-// count repeats run to run whatever else the machine does, so a 5% effect is not lost in
-// noise as CPU seconds are here. Informational: exits 0; skipped where valgrind is missing.
+// count hardly depends on what else the machine does, so a 5% effect is not lost in noise as
+// CPU seconds are here. It does move with valgrind's own speed (the agent read 1.018x and
+// 1.027x, and 1.048x in a run where valgrind ran at half its usual speed), probably because
+// V8 does some work by the clock. Informational: exits 0; skipped where valgrind is missing.
 //
 // Per variant: a warm-up, then N requests counted, one at a time, on the same keep-alive
 // connection (a new one would re-optimize the server's code all through the count). What is
