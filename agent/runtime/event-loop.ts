@@ -20,10 +20,10 @@ import { type CollectorDefinition, declareOnce, RUNTIME_WARNING } from './collec
  * Milliseconds between delay samples by default (PCP_AGENT_EVENT_LOOP_RESOLUTION). What a
  * tick costs is mostly the wake-up, not its JavaScript: on the 2-core VMs here a timer that
  * wakes an otherwise idle process costs 0.1-0.25 ms of CPU, so 20 ms ticks (50 a second) cost
- * 12 ms of CPU a second, and in one run under a steady 3000 requests/s they were most of the
- * agent's CPU (1.14x no agent, against 1.00x with 1000 ms ticks). 100 ms costs a fifth of
- * that, and still sees every block of 100 ms or more, and a shorter block B with
- * probability B/100.
+ * 12 ms of CPU a second idle. 100 ms costs a fifth of that, and still sees every block of
+ * 100 ms or more, and a shorter block B with probability B/100. Under a steady load
+ * (bench/http.js, all servers at once) 100 ms ticks still cost 1.5-2 points of the agent's
+ * CPU ratio to no agent: 1.084-1.089x against 1.064-1.076x with 1000 ms ticks.
  */
 export const EVENT_LOOP_RESOLUTION_MS = DEFAULT_CONFIG.eventLoopResolution;
 
