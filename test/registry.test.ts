@@ -11,6 +11,7 @@ import { type MmvFile, readMmvFile } from '../src/mmv/reader';
 import { Units } from '../src/mmv/units';
 import { bucketName } from '../src/registry/kinds/histogram';
 import { MAX_METRICS, Registry, type RegistryOptions } from '../src/registry/registry';
+import { FOLD_AT } from '../src/registry/store';
 
 let dir: string;
 const registries: Registry[] = [];
@@ -459,6 +460,58 @@ describe('versions and labels', () => {
 });
 
 describe('kinds', () => {
+  it('counter increments, pending as integers, all reach value and the file at each flush', () => {
+    const r = registry();
+    const c = r.counter('hits');
+    r.start();
+    for (let k = 0; k < 1000; k++) c.inc();
+    c.add(5);
+    expect(c.value).toBe(1005);
+    expect(r.flush()).toBe(true);
+    expect(value(read(r), 'hits')).toBe(1005n);
+    for (let k = 0; k < 7; k++) c.inc();
+    expect(c.value).toBe(1012);
+    expect(value(read(r), 'hits')).toBe(1005n); // not flushed yet
+    r.flush();
+    expect(value(read(r), 'hits')).toBe(1012n);
+  });
+
+  it('counter: a pending count that reaches FOLD_AT folds into the value at once', () => {
+    const r = registry();
+    const c = r.counter('hits');
+    r.start();
+    c.inc();
+    const pending = (c as unknown as { p: Int32Array; i: number }).p;
+    const i = (c as unknown as { i: number }).i;
+    expect(pending[i]).toBe(1);
+    pending[i] = FOLD_AT - 2;
+    c.inc(); // FOLD_AT - 1: still pending
+    expect(pending[i]).toBe(FOLD_AT - 1);
+    c.inc(); // FOLD_AT: folded
+    expect(pending[i]).toBe(0);
+    expect(c.value).toBe(FOLD_AT);
+    c.inc();
+    r.flush();
+    expect(value(read(r), 'hits')).toBe(BigInt(FOLD_AT + 1));
+  });
+
+  it('counter handles made before the value store grows keep counting into it', () => {
+    const r = registry();
+    const early = r.counter('early');
+    early.inc();
+    const vector = r.counter('late', { indom: r.instanceDomain('many') });
+    const late = [];
+    for (let k = 0; k < 600; k++) late.push(vector.instance(`i${k}`)); // past the first 256 slots
+    early.inc();
+    for (const h of late) h.inc();
+    late[599].inc();
+    r.start();
+    const f = read(r);
+    expect(value(f, 'early')).toBe(2n);
+    expect(value(f, 'late', 'i0')).toBe(1n);
+    expect(value(f, 'late', 'i599')).toBe(2n);
+  });
+
   it('timer counts and accumulates sync, async, thrown and rejected calls', async () => {
     const r = registry();
     const t = r.timer('work');

@@ -156,6 +156,7 @@ export class Layout {
 
   /** Copies the passive self-metrics only: what a flush records about itself after refresh(). */
   refreshPassive(store: ValueStore): void {
+    store.fold();
     const f64 = store.f64;
     for (const j of this.passiveIndexes) {
       const value = f64[this.slots[j]];
@@ -169,6 +170,7 @@ export class Layout {
    * anything other than a passive self-metric changed.
    */
   refresh(store: ValueStore, force = false): boolean {
+    store.fold();
     const f64 = store.f64;
     const { slots, types, positions, passive, last, view } = this;
     let changed = false;

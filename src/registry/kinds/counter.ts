@@ -3,7 +3,7 @@
 import { PcpAgentError, quote } from '../../errors';
 import { Units as U, type Units } from '../../mmv/units';
 import { Family, type MetricOptions } from '../metric';
-import type { SlotHolder } from '../store';
+import { type CountHolder, FOLD_AT } from '../store';
 import { type MetricSpec, singleSpec } from './spec';
 
 export interface CounterOptions extends MetricOptions {
@@ -13,9 +13,10 @@ export interface CounterOptions extends MetricOptions {
   units?: Units;
 }
 
-export class Counter implements SlotHolder {
+export class Counter implements CountHolder {
   // Declared, not defined: see SlotHolder.
   declare v: Float64Array;
+  declare p: Int32Array;
   declare private readonly i: number;
   declare private readonly name: string;
 
@@ -26,8 +27,17 @@ export class Counter implements SlotHolder {
   }
 
   /** Adds one. */
+  /** Counts in the Int32 pending slot (see CountHolder); a flush folds it into the u64. */
   inc(): void {
-    this.v[this.i]++;
+    const p = this.p;
+    const i = this.i;
+    const n = p[i] + 1;
+    if (n < FOLD_AT) {
+      p[i] = n;
+    } else {
+      this.v[i] += n;
+      p[i] = 0;
+    }
   }
 
   /** Adds a non-negative integer; a negative, fractional or non-finite amount is an error. */
@@ -42,7 +52,7 @@ export class Counter implements SlotHolder {
   }
 
   get value(): number {
-    return this.v[this.i];
+    return this.v[this.i] + this.p[this.i];
   }
 }
 
@@ -56,6 +66,6 @@ export class CounterFamily extends Family<Counter> {
   }
 
   protected createHandle(block: number): Counter {
-    return this.ctx.store.hold(new Counter(block, this.name));
+    return this.ctx.store.holdCounts(new Counter(block, this.name), block);
   }
 }
