@@ -156,7 +156,8 @@ export class Layout {
 
   /** Copies the passive self-metrics only: what a flush records about itself after refresh(). */
   refreshPassive(store: ValueStore): void {
-    store.fold();
+    // No fold(): refresh() just did it, and the passive self-metrics (the flush's timer, and
+    // the publishes the registry counts itself) are recorded straight into f64.
     const f64 = store.f64;
     for (const j of this.passiveIndexes) {
       const value = f64[this.slots[j]];

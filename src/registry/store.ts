@@ -1,5 +1,6 @@
-// Where values live between flushes: one Float64Array of slots (and a parallel array for
-// strings). A handle's update is one store into it; slots never move, the array only grows.
+// Where values live between flushes: one Float64Array of slots (and parallel arrays for
+// strings and for counters' pending counts). A handle's update is one store into it; slots
+// never move, the arrays only grow.
 
 /**
  * Anything holding a reference to the slot array, re-pointed when it grows.
@@ -36,7 +37,7 @@ export class ValueStore {
   private readonly holders: SlotHolder[] = [];
   private readonly countHolders: CountHolder[] = [];
   /** The slots of countHolders: what fold() visits. */
-  private countSlots: number[] = [];
+  private readonly countSlots: number[] = [];
 
   constructor(capacity = 256) {
     this.f64 = new Float64Array(capacity);

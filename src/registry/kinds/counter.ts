@@ -26,8 +26,7 @@ export class Counter implements CountHolder {
     this.name = name;
   }
 
-  /** Adds one. */
-  /** Counts in the Int32 pending slot (see CountHolder); a flush folds it into the u64. */
+  /** Adds one, to the pending Int32 count (see CountHolder) that each flush folds in. */
   inc(): void {
     const p = this.p;
     const i = this.i;
