@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readMmvFile } from '../src/mmv/reader';
 import { type AppRun, spawnApp } from './support/app';
-import { describePcp, metricNames, pminfoArgs, removePcpTmpDir } from './support/pcp';
+import { describePcp, fetchValues, metricNames, pminfoArgs, removePcpTmpDir } from './support/pcp';
 
 const runs: AppRun[] = [];
 
@@ -145,6 +145,37 @@ describe('several processes', () => {
     expect((await run.exited()).code).toBe(0);
   });
 
+  it("a worker thread's default registry publishes <name>.thread<id>, removed when it ends or the process exits", async () => {
+    const run = app('thread-registries.cjs', { env: { PCP_AGENT_NAME: 'pool' } });
+    expect(await run.line(/^READY/)).toBe(
+      'READY main=pool threads=pool.thread1,pool.thread2,pool.thread3',
+    );
+    expect(run.files()).toEqual(['pool', 'pool.thread1', 'pool.thread2', 'pool.thread3']);
+    await new Promise((r) => setTimeout(r, 300)); // several flushes of every thread
+    for (const k of [1, 2, 3]) {
+      const file = readMmvFile(path.join(run.mmvDir, `pool.thread${k}`));
+      expect(file.pid).toBe(run.child.pid);
+      expect(file.values.find((v) => v.metric === 'jobs')?.value).toBe(BigInt(k * 1000));
+    }
+    const main = readMmvFile(path.join(run.mmvDir, 'pool'));
+    expect(main.metrics.map((m) => m.name)).toContain('pcp_agent.version');
+    expect(main.metrics.map((m) => m.name)).not.toContain('jobs');
+    // The threads' files have clusters of their own (pmdammv would mix up two with one).
+    const clusters = run.files().map((f) => readMmvFile(path.join(run.mmvDir, f)).cluster);
+    expect(new Set(clusters).size).toBe(4);
+    run.send('end2');
+    await run.line(/^ENDED2/);
+    expect(run.files()).toEqual(['pool', 'pool.thread1', 'pool.thread3']);
+    run.send('kill3');
+    await run.line(/^KILLED3/);
+    // terminate() runs no exit hook in the thread: its file stays until the process exits.
+    expect(run.files()).toEqual(['pool', 'pool.thread1', 'pool.thread3']);
+    run.send('quit');
+    expect(await run.exited()).toEqual({ code: 7, signal: null });
+    expect(run.stderr()).not.toMatch(/PCP_AGENT_WARN/);
+    expect(fs.readdirSync(run.mmvDir)).toEqual([]); // no file, no lock
+  });
+
   it('node:cluster: the primary and each worker publish their own file', async () => {
     const run = app('cluster.cjs', { env: { PCP_AGENT_NAME: 'shop' } });
     expect(await run.line(/^READY/)).toMatch(/^READY shop \d+$/);
@@ -184,6 +215,19 @@ describePcp('what PCP sees of several processes', () => {
     expect(out).toMatch(/shop\.requests\s+value 10\s*$/);
     run.send('quit');
     await run.exited();
+  });
+});
+
+describePcp('what PCP sees of worker threads', () => {
+  it("pminfo shows each thread's default registry under mmv.<name>.thread<id>", async () => {
+    const run = app('thread-registries.cjs', { env: { PCP_AGENT_NAME: 'pool' } });
+    await run.line(/^READY/);
+    const names = [1, 2, 3].map((k) => `mmv.pool.thread${k}.jobs`);
+    const values = await fetchValues(run.pcpTmpDir, [...names, 'mmv.pool.pcp_agent.version']);
+    expect(names.map((n) => values.get(n)?.values.get(null))).toEqual([1000, 2000, 3000]);
+    expect(values.get('mmv.pool.pcp_agent.version')?.values.get(null)).toMatch(/^\d+\.\d+\.\d+/);
+    run.send('quit');
+    expect((await run.exited()).code).toBe(7);
   });
 });
 

@@ -13,7 +13,9 @@ import {
   processFileName,
   releaseName,
   removeDeadFiles,
+  removeThreadFiles,
   sanitizeName,
+  threadFileName,
 } from '../src/file/naming';
 import { Header } from '../src/mmv/format';
 import { Registry } from '../src/registry/registry';
@@ -112,6 +114,33 @@ describe('one file per process', () => {
   it("reuses the name of a dead process's file", () => {
     publishAs('shop', deadPid());
     expect(processFileName('shop', dir, {})).toBe('shop');
+  });
+});
+
+describe('worker threads', () => {
+  it("name a thread's file after its process, claimed for this pid", () => {
+    expect(threadFileName('shop.worker2', 3, dir)).toBe('shop.worker2.thread3');
+    expect(fs.readFileSync(path.join(dir, '.shop.worker2.thread3.lock'), 'utf8')).toBe(
+      String(process.pid),
+    );
+    // A lock another live process planted: this pid's own name instead.
+    fs.writeFileSync(path.join(dir, '.shop.thread1.lock'), String(process.ppid));
+    expect(threadFileName('shop', 1, dir)).toBe(`shop.thread1.pid${process.pid}`);
+  });
+
+  it("are cleaned up at the main thread's exit: this pid's thread files and locks only", () => {
+    publishAs('shop.thread1', process.pid);
+    claimName(dir, 'shop.thread1', process.pid);
+    publishAs(`shop.thread2.pid${process.pid}`, process.pid);
+    publishAs('shop.thread3', process.ppid); // another live process's
+    publishAs('shop.threads', process.pid); // not a thread suffix
+    publishAs('shop.worker1.thread1', process.pid); // another process name's thread
+    removeThreadFiles(dir, 'shop');
+    expect(fs.readdirSync(dir).sort()).toEqual([
+      'shop.thread3',
+      'shop.threads',
+      'shop.worker1.thread1',
+    ]);
   });
 });
 

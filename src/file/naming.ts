@@ -105,6 +105,51 @@ export function processFileName(
   return own;
 }
 
+/**
+ * The file name of a worker thread's own registry: the process's name plus `.thread<id>`
+ * (`app.thread1`, `app.worker2.thread1`). A worker thread has its own globalThis, so its own
+ * default registry; on the process's name it would be a second writer of the main thread's
+ * file. Thread ids are unique in a process and the process's name in the directory, so the
+ * name is free unless a planted lock holds it, when the pid is added as for processes.
+ */
+export function threadFileName(
+  processName: string,
+  threadId: number,
+  dir: string,
+  pid: number = process.pid,
+): string {
+  const name = `${processName}.thread${threadId}`;
+  if (claimName(dir, name, pid)) return name;
+  const own = `${name}.pid${pid}`;
+  claimName(dir, own, pid);
+  return own;
+}
+
+/**
+ * Removes the files of this process's worker threads (`<name>.thread<id>…`, written by this
+ * pid) and their locks: called as the main thread exits, since a thread that is terminated,
+ * or still running when the process exits, runs no exit hook of its own.
+ */
+export function removeThreadFiles(dir: string, name: string, pid: number = process.pid): void {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  const prefix = `${name}.thread`;
+  for (const entry of entries) {
+    if (!entry.startsWith(prefix) || !/^\d/.test(entry.slice(prefix.length))) continue;
+    if (readFileHeader(path.join(dir, entry))?.pid !== pid) continue;
+    try {
+      fs.unlinkSync(path.join(dir, entry));
+    } catch {
+      // already gone
+    }
+    releaseName(dir, entry, pid);
+  }
+}
+
 function lockPath(dir: string, name: string): string {
   return path.join(dir, `.${name}.lock`);
 }

@@ -1,13 +1,22 @@
 // The process's default registry: one per process, shared by the preload agent, the
-// decorators and the app's own code, even when two copies of the library are loaded.
+// decorators and the app's own code, even when two copies of the library are loaded. A worker
+// thread (its own globalThis) gets one of its own, in a file of its own.
 
 import * as fs from 'node:fs';
+import {
+  getEnvironmentData,
+  isMainThread,
+  setEnvironmentData,
+  threadId,
+} from 'node:worker_threads';
 import {
   appName,
   freeCluster,
   processFileName,
   releaseName,
   removeDeadFiles,
+  removeThreadFiles,
+  threadFileName,
 } from '../file/naming';
 import { mmvDir } from '../file/paths';
 import { Registry, type RegistryOptions } from './registry';
@@ -17,27 +26,69 @@ const SLOT = Symbol.for('pcp-agent.defaultRegistry');
 type Slot = { [SLOT]?: Registry };
 
 /**
+ * What a worker thread's default registry takes from the main thread's, as environment data
+ * (copied into each Worker when it is created): the process's file name, its directory and
+ * flush interval. Under the agent these are the agent's (PCP_AGENT_NAME, PCP_AGENT_DIR, ...).
+ */
+const SHARED = 'pcp-agent.defaultRegistry';
+
+interface Shared {
+  name: string;
+  dir: string;
+  flushInterval: number | undefined;
+}
+
+function sharedByMainThread(): Shared | undefined {
+  try {
+    const s = getEnvironmentData(SHARED) as Partial<Shared> | undefined;
+    return typeof s?.name === 'string' && typeof s.dir === 'string' ? (s as Shared) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The process's default registry, created and started on first use. Its name is the app's
  * (package.json, else the script), with a per-process suffix when several processes of the
  * app run (`app.worker2`, `app.pid1234`), and files of the app's dead processes are removed.
  * Options apply only when this call creates it; `name` is the app part of the name.
+ *
+ * A worker thread has its own globalThis, so its own default registry, in a file of its own:
+ * `<the process's name>.thread<threadId>` (`app.thread1`), in the main thread's directory,
+ * when the main thread made its default registry before the Worker was created (the agent
+ * does at start-up); else named as above from this call's options, plus `.thread<id>`.
  */
 export function defaultRegistry(options: Partial<RegistryOptions> = {}): Registry {
   const slot = globalThis as Slot;
   const existing = slot[SLOT];
   if (existing) return existing;
-  const dir = options.dir ?? mmvDir();
+  const shared = isMainThread || options.name !== undefined ? undefined : sharedByMainThread();
+  const dir = options.dir ?? shared?.dir ?? mmvDir();
   const base = options.name ?? appName();
-  removeDeadFiles(dir, base);
+  if (shared === undefined) removeDeadFiles(dir, base);
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
   } catch {
     // publishing will report it
   }
-  const name = processFileName(base, dir);
-  process.once('exit', () => releaseName(dir, name));
+  const processName = shared?.name ?? processFileName(base, dir);
+  const name = isMainThread ? processName : threadFileName(processName, threadId, dir);
+  const flushInterval = options.flushInterval ?? shared?.flushInterval;
+  if (isMainThread) {
+    try {
+      setEnvironmentData(SHARED, { name, dir, flushInterval } satisfies Shared);
+    } catch {
+      // worker threads then name their files from their own options
+    }
+  }
+  process.once('exit', () => {
+    releaseName(dir, name);
+    // Threads still running now, or terminated earlier, ran no exit hook of their own.
+    if (isMainThread) removeThreadFiles(dir, name);
+  });
   const registry = new Registry({
     ...options,
+    ...(flushInterval === undefined ? {} : { flushInterval }),
     name,
     dir,
     cluster: options.cluster ?? freeCluster(dir, name),
