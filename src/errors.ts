@@ -1,6 +1,8 @@
 // Errors with stable codes a user can search for, and warnings logged once per code.
 // Every error a user can cause names the rule it broke and the value that broke it.
 
+import { inspect } from 'node:util';
+
 export type ErrorCode =
   | 'PCP_AGENT_ERR_NAME'
   | 'PCP_AGENT_ERR_DUPLICATE'
@@ -26,10 +28,26 @@ export class PcpAgentError extends Error {
   }
 }
 
-/** Quotes a user value for an error message, shortening very long ones. */
+/**
+ * Quotes a user value for an error message, shortening very long ones. Never throws: a value
+ * String() cannot convert (an object without a prototype, a throwing toString, a revoked
+ * Proxy) is shown by util.inspect, else by its type, so the error about it is still ours.
+ */
 export function quote(value: unknown): string {
-  const s = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  const s = typeof value === 'string' ? JSON.stringify(value) : printed(value);
   return s.length > 120 ? `${s.slice(0, 100)}…(${s.length} chars)` : s;
+}
+
+function printed(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    try {
+      return inspect(value, { depth: 0, breakLength: Number.POSITIVE_INFINITY });
+    } catch {
+      return `(a ${typeof value} that cannot be printed)`;
+    }
+  }
 }
 
 const warned = new Set<string>();

@@ -773,6 +773,71 @@ describe('rules the fuzzing found', () => {
   });
 });
 
+describe('values String() cannot convert', () => {
+  // Each is refused with our error naming the value, not a TypeError from building the message.
+  const hostile: [string, unknown][] = [
+    ['a null-prototype object', Object.create(null)],
+    [
+      'an object whose toString throws',
+      {
+        toString: () => {
+          throw new Error('boom');
+        },
+      },
+    ],
+    ['a symbol', Symbol('s')],
+    ['an array holding a null-prototype object', [Object.create(null)]],
+  ];
+  const registry = () =>
+    new Registry({ name: 'hostile', dir: scratch, flushInterval: 0, removeOnExit: false });
+
+  it.each(hostile)('%s is refused with a PcpAgentError at every checked entry point', (_, v) => {
+    const r = registry();
+    const c = r.counter('c');
+    c.add(2);
+    const s = r.string('s', { value: 'kept' });
+    const any = v as never;
+    const refusals: [ErrorCode, () => unknown][] = [
+      ['PCP_AGENT_ERR_NAME', () => r.counter(any)],
+      ['PCP_AGENT_ERR_NAME', () => r.gauge(any)],
+      ['PCP_AGENT_ERR_NAME', () => r.histogram(any)],
+      ['PCP_AGENT_ERR_NAME', () => r.string(any)],
+      ['PCP_AGENT_ERR_NAME', () => r.instanceDomain(any)],
+      ['PCP_AGENT_ERR_NAME', () => new Registry({ name: any, dir: scratch })],
+      ['PCP_AGENT_ERR_VALUE', () => r.counter('h1', { help: any })],
+      ['PCP_AGENT_ERR_VALUE', () => s.set(any)],
+      ['PCP_AGENT_ERR_VALUE', () => c.add(any)],
+      ['PCP_AGENT_ERR_LABEL', () => r.counter('l1', { labels: { k: any } })],
+    ];
+    for (const [code, f] of refusals) {
+      let thrown: unknown;
+      try {
+        f();
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown, `${f}`).toBeInstanceOf(PcpAgentError);
+      expect((thrown as PcpAgentError).code, `${f}`).toBe(code);
+      expect((thrown as Error).message, `${f}`).toContain(quote(v));
+    }
+    // Nothing already recorded is lost.
+    expect(c.value).toBe(2);
+    expect(s.value).toBe('kept');
+  });
+
+  it('quote() prints them', () => {
+    expect(quote(Object.create(null))).toBe('[Object: null prototype] {}');
+    expect(quote(Symbol('s'))).toBe('Symbol(s)');
+    expect(
+      quote({
+        toString: () => {
+          throw new Error('boom');
+        },
+      }),
+    ).toMatch(/^\{ toString: /);
+  });
+});
+
 describe('a refused registration leaves nothing behind', () => {
   it('a metric refused for a bad instance name can be registered again, corrected', () => {
     const r = new Registry({ name: 'again', dir: scratch, flushInterval: 0, removeOnExit: false });

@@ -433,6 +433,8 @@ export class Registry implements DomainOwner, FamilyContext {
   }
 
   private checkNewNames(name: string, specs: MetricSpec[]): void {
+    // Not a string: refused as itself, before `name + suffix` converts (or fails to convert) it.
+    if (typeof name !== 'string') checkMetricName(name);
     for (const spec of specs) {
       const full = name + spec.suffix;
       checkMetricName(full);

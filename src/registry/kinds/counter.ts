@@ -41,7 +41,7 @@ export class Counter implements CountHolder {
 
   /** Adds a non-negative integer; a negative, fractional or non-finite amount is an error. */
   add(n: number): void {
-    if (!(n >= 0 && n <= Number.MAX_SAFE_INTEGER && Math.floor(n) === n)) {
+    if (!(typeof n === 'number' && n >= 0 && n <= Number.MAX_SAFE_INTEGER && Math.floor(n) === n)) {
       throw new PcpAgentError(
         'PCP_AGENT_ERR_VALUE',
         `counter ${quote(this.name)} only goes up: add() takes a non-negative integer, got ${quote(n)}`,
