@@ -2,97 +2,203 @@
 // p99} (msec, instant) and runtime.eventloop.utilization (0-1, instant), each over the last
 // flush interval, and the counters runtime.eventloop.delay.count (ticks) and .sum (msec).
 //
-// Why not monitorEventLoopDelay(): its reset() also forgets the previous tick, so the tick
-// interval around each flush is never measured and a block next to the flush (an app's
-// 1-second job beside a 1-second flush) is missed every time. Our own unref'd ticker every
-// eventLoopResolution ms (default EVENT_LOOP_RESOLUTION_MS) records how late each tick fired,
-// the interval itself subtracted (clamped at 0): an idle loop reads about 0 (percentiles
-// bottom out at 1 µs), not the resolution, and a block of B ms reads between B - resolution
-// and B.
+// The ticks are Node's monitorEventLoopDelay(): a libuv timer every eventLoopResolution ms
+// whose callback is C++ recording into Node's HDR histogram. A JavaScript setInterval doing
+// the same costs a JavaScript entry per tick, cold each time: measured in bench/http.js's set-up
+// (hello-world servers at 2000 req/s), a bare 100 ms setInterval cost 1.4-1.5% of a server's
+// CPU per request, the native monitor 0-0.2%; idle, 1.5-1.8 against 0.75 ms of CPU a second.
+//
+// Each tick records how late it fired, the interval itself subtracted (clamped at 0): an idle
+// loop reads about 0, not the resolution, and a block of B ms reads between B - resolution
+// and B. The histogram is restarted at each flush, and its reset() forgets the previous
+// tick, so the first tick after a restart records nothing: a block right after the flush
+// (an app's 1-second job beside the 1-second flush) would be missed every time. So each
+// restart also arms a one-shot JavaScript timer due at the same moment as that first tick
+// (one wake-up for both, one JavaScript entry a flush): its lateness is that tick's sample,
+// merged into the interval's figures at the next flush.
 
-import { performance } from 'node:perf_hooks';
+import { type IntervalHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import * as timers from 'node:timers';
 import { Units } from '../../src/index';
 import { DEFAULT_CONFIG } from '../defaults';
 import { type CollectorDefinition, declareOnce, RUNTIME_WARNING } from './collector';
 
 /**
- * Milliseconds between delay samples by default (PCP_AGENT_EVENT_LOOP_RESOLUTION). What a
- * tick costs is mostly the wake-up, not its JavaScript: on the 2-core VMs here a timer that
- * wakes an otherwise idle process costs 0.1-0.25 ms of CPU, so 20 ms ticks (50 a second) cost
- * 12 ms of CPU a second idle. 100 ms costs a fifth of that, and still sees every block of
- * 100 ms or more, and a shorter block B with probability B/100. Under a steady load
- * (bench/http.js, all servers at once) 100 ms ticks still cost 1.5-2 points of the agent's
- * CPU ratio to no agent: 1.084-1.089x against 1.064-1.076x with 1000 ms ticks.
+ * Milliseconds between delay samples by default (PCP_AGENT_EVENT_LOOP_RESOLUTION). A tick
+ * costs a wake-up of an otherwise idle process: on the 2-core VMs here 75-100 µs of CPU for
+ * the native tick (a C program's epoll_wait wake-up alone costs 76 µs there), so 100 ms ticks
+ * cost 0.75-1 ms of CPU a second idle and 10 ms ticks (Node's and prom-client's default)
+ * 8.6-8.9. 100 ms sees every block of 100 ms or more, and a shorter block B with probability
+ * B/100.
  */
 export const EVENT_LOOP_RESOLUTION_MS = DEFAULT_CONFIG.eventLoopResolution;
 
 // Taken when this module loads, before the timers instrumentation patches them: the agent's
-// own ticks are not the app's timers.
-const { setInterval: startTicker, clearInterval: stopTicker } = timers;
+// own timer is not the app's.
+const { setTimeout: startCover, clearTimeout: stopCover } = timers;
 
 const msec = Units.time('msec');
+const NS_PER_MS = 1e6;
+const PERCENTILES = [50, 90, 99] as const;
+
+/** One interval's delay figures in ms, the resolution taken off (not yet clamped at 0). */
+export interface DelayFigures {
+  count: number;
+  mean: number;
+  /** Population standard deviation. */
+  stddev: number;
+  min: number;
+  max: number;
+  /** Value at each of PERCENTILES. */
+  percentiles: number[];
+}
+
+/**
+ * The figures of the native histogram's n samples plus one more sample `extra` (or none when
+ * null), all less `resolution`. `at(q)` is the histogram's value (ns) at percentile q.
+ * A percentile is the sample at rank round(p/100 * N) (at least 1) of the N samples, as HDR
+ * histograms count it; with the extra sample, that rank's value is the extra sample clamped
+ * between the histogram's samples at ranks k-1 and k, read from the histogram at 100 j/n.
+ */
+export function delayFigures(
+  h: Pick<IntervalHistogram, 'count' | 'mean' | 'stddev' | 'min' | 'max'>,
+  at: (q: number) => number,
+  extra: number | null,
+  resolution: number,
+): DelayFigures {
+  const n = h.count;
+  const ms = (ns: number) => ns / NS_PER_MS - resolution;
+  if (n === 0) {
+    const x = extra ?? 0;
+    return {
+      count: extra === null ? 0 : 1,
+      mean: x,
+      stddev: 0,
+      min: x,
+      max: x,
+      percentiles: PERCENTILES.map(() => x),
+    };
+  }
+  const mean = ms(h.mean);
+  const sd = h.stddev / NS_PER_MS;
+  if (extra === null) {
+    return {
+      count: n,
+      mean,
+      stddev: sd,
+      min: ms(h.min),
+      max: ms(h.max),
+      percentiles: PERCENTILES.map((p) => ms(at(p))),
+    };
+  }
+  const total = n + 1;
+  const merged = (n * mean + extra) / total;
+  const variance = (n * (sd * sd + mean * mean) + extra * extra) / total - merged * merged;
+  const rank = (j: number) => (j < 1 ? -Infinity : j > n ? Infinity : ms(at((100 * j) / n)));
+  return {
+    count: total,
+    mean: merged,
+    stddev: Math.sqrt(Math.max(0, variance)),
+    min: Math.min(ms(h.min), extra),
+    max: Math.max(ms(h.max), extra),
+    percentiles: PERCENTILES.map((p) => {
+      const k = Math.max(1, Math.floor((p / 100) * total + 0.5));
+      return Math.min(Math.max(extra, rank(k - 1)), rank(k));
+    }),
+  };
+}
 
 export const eventLoopCollector: CollectorDefinition = {
   name: 'eventloop',
   start(ctx) {
     const { registry } = ctx;
     const resolution = ctx.config.eventLoopResolution;
-    const m = declareOnce(registry, 'eventloop', () => ({
-      delay: registry.histogram('runtime.eventloop.delay', {
-        units: msec,
-        percentiles: [50, 90, 99],
-        window: 0,
-        help: `Event-loop delay (how late a ${resolution} ms tick fired, the ${resolution} ms not counted)`,
-      }),
-      mean: registry.gauge('runtime.eventloop.delay.mean', {
-        units: msec,
-        help: 'Event-loop delay: mean over the last flush interval',
-      }),
-      stddev: registry.gauge('runtime.eventloop.delay.stddev', {
-        units: msec,
-        help: 'Event-loop delay: standard deviation over the last flush interval',
-      }),
-      utilization: registry.gauge('runtime.eventloop.utilization', {
-        help: 'Fraction of the last flush interval the event loop spent running code, 0 to 1',
-      }),
-    }));
+    const m = declareOnce(registry, 'eventloop', () => {
+      const about = `Event-loop delay (how late a ${resolution} ms tick fired, the ${resolution} ms not counted)`;
+      const gauge = (suffix: string, what: string) =>
+        registry.gauge(`runtime.eventloop.delay.${suffix}`, {
+          units: msec,
+          help: `${about}: ${what}`,
+        });
+      return {
+        count: registry.counter('runtime.eventloop.delay.count', {
+          units: Units.count(),
+          help: `${about}: count`,
+        }),
+        sum: registry.metric('runtime.eventloop.delay.sum', {
+          type: 'double',
+          semantics: 'counter',
+          units: msec,
+          help: `${about}: sum`,
+        }),
+        min: gauge('min', 'minimum over the last window'),
+        max: gauge('max', 'maximum over the last window'),
+        percentiles: PERCENTILES.map((p) =>
+          gauge(`p${p}`, `${p}th percentile over the last window`),
+        ),
+        mean: registry.gauge('runtime.eventloop.delay.mean', {
+          units: msec,
+          help: 'Event-loop delay: mean over the last flush interval',
+        }),
+        stddev: registry.gauge('runtime.eventloop.delay.stddev', {
+          units: msec,
+          help: 'Event-loop delay: standard deviation over the last flush interval',
+        }),
+        utilization: registry.gauge('runtime.eventloop.utilization', {
+          help: 'Fraction of the last flush interval the event loop spent running code, 0 to 1',
+        }),
+      };
+    });
 
-    let last = -1;
-    let n = 0;
-    let sum = 0;
-    let sumSquares = 0;
-    const tick = (): void => {
-      try {
-        const now = performance.now();
-        // The first tick only starts the clock: before it, the loop may not have been running
-        // yet (a preload enables this before the app's own start-up code).
-        if (last >= 0) {
-          const late = now - last - resolution;
-          const lag = Math.max(late, 0);
-          m.delay.record(lag);
-          n++;
-          sum += lag;
-          sumSquares += lag * lag;
-        }
-        last = now;
-      } catch (err) {
-        ctx.fault(RUNTIME_WARNING, 'sampling the event-loop delay failed', err);
-      }
+    // Its first tick only starts the clock: before it, the loop may not have been running yet
+    // (a preload enables this before the app's own start-up code).
+    const eld = monitorEventLoopDelay({ resolution });
+    eld.enable();
+    let cover: NodeJS.Timeout | null = null;
+    /** The lateness (ms, resolution off) of the first tick after the last restart, if seen. */
+    let extra: number | null = null;
+    const restart = (): void => {
+      // The one-shot first: arming a JavaScript timer brings libuv's cached loop time up to
+      // now, so the native timer started next is due at the same millisecond (one wake-up for
+      // both). Started before it, the native one would be due earlier by however long this
+      // loop iteration has run so far (2-3 ms idle here, a flush's work): two wake-ups.
+      const armed = performance.now();
+      cover = startCover(() => {
+        cover = null;
+        extra = performance.now() - armed - resolution;
+      }, resolution);
+      cover.unref();
+      eld.disable();
+      eld.reset();
+      eld.enable();
     };
-    const ticker = startTicker(tick, resolution);
-    ticker.unref();
+    const at = (q: number) => eld.percentile(q);
     let busy = performance.eventLoopUtilization();
 
     return {
       sample() {
-        // The histogram's own min, max and percentiles rotate in the same flush (window 0).
-        const mean = n > 0 ? sum / n : 0;
-        m.mean.set(mean);
-        m.stddev.set(n > 0 ? Math.sqrt(Math.max(0, sumSquares / n - mean * mean)) : 0);
-        n = 0;
-        sum = 0;
-        sumSquares = 0;
+        try {
+          const f = delayFigures(eld, at, extra, resolution);
+          const zero = (x: number) => Math.max(x, 0);
+          m.count.add(f.count);
+          m.sum.set(m.sum.value + zero(f.mean) * f.count);
+          m.min.set(f.count > 0 ? zero(f.min) : 0);
+          m.max.set(f.count > 0 ? zero(f.max) : 0);
+          for (let k = 0; k < PERCENTILES.length; k++) {
+            m.percentiles[k].set(f.count > 0 ? zero(f.percentiles[k]) : 0);
+          }
+          m.mean.set(f.count > 0 ? zero(f.mean) : 0);
+          m.stddev.set(f.stddev);
+          // While the previous restart's first tick is still to come (a flush interval shorter
+          // than the resolution), nothing was measured yet: wait for it, at a later flush.
+          if (cover === null || f.count > 0) {
+            if (cover !== null) stopCover(cover);
+            extra = null;
+            restart();
+          }
+        } catch (err) {
+          ctx.fault(RUNTIME_WARNING, 'sampling the event-loop delay failed', err);
+        }
         const now = performance.eventLoopUtilization();
         const u = performance.eventLoopUtilization(now, busy).utilization;
         busy = now;
@@ -100,7 +206,9 @@ export const eventLoopCollector: CollectorDefinition = {
         m.utilization.set(u > 0 ? Math.min(u, 1) : 0);
       },
       stop() {
-        stopTicker(ticker);
+        eld.disable();
+        if (cover !== null) stopCover(cover);
+        cover = null;
       },
     };
   },
