@@ -147,16 +147,17 @@ describe('event loop', () => {
     // The restart at each flush makes the native histogram skip its first tick; the one-shot
     // timer due with that tick is what measures it.
     const B = 3 * R;
+    const sum0 = num(agent.value('runtime.eventloop.delay.sum'));
     agent.registry.flush(); // restarts the histogram
     busy(B); // before its first tick
-    await sleep(R / 2); // the delayed first tick and the one-shot have fired; no tick since
+    await sleep(R / 2); // the delayed first tick and the one-shot have fired
     const values = agent.values();
     const delay = (stat: string) => num(values.get(`runtime.eventloop.delay.${stat}`)?.get(''));
+    // On a busy machine more ticks may have come since, each about on time: the block is
+    // in the maximum and the sum, whatever else.
     expect(delay('max')).toBeGreaterThanOrEqual(B - R);
     expect(delay('p99')).toBeGreaterThanOrEqual(B - R);
-    expect(delay('min')).toBeGreaterThanOrEqual(B - R); // the only sample
-    expect(delay('mean')).toBeGreaterThanOrEqual(B - R);
-    expect(delay('stddev')).toBe(0);
+    expect(delay('sum') - sum0).toBeGreaterThanOrEqual(B - R);
   });
 
   it('ticks at eventLoopResolution when it is set: never more often, and says so in the help', async () => {
@@ -214,7 +215,8 @@ describe('delay figures: the native histogram plus the first tick after a restar
       return seed / 2 ** 31;
     };
     for (let trial = 0; trial < 500; trial++) {
-      const n = trial % 25;
+      // Up to 64 samples are read back one by one; more are taken from the histogram's figures.
+      const n = trial % 5 === 4 ? 65 + (trial % 60) : trial % 25;
       // Deltas of about the resolution, some delayed by up to 300 ms.
       const ns = Array.from({ length: n }, () =>
         Math.round((resolution + (random() < 0.2 ? random() * 300 : random())) * 1e6),
