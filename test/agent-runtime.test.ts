@@ -215,16 +215,22 @@ describe('delay figures: the native histogram plus the first tick after a restar
       return seed / 2 ** 31;
     };
     for (let trial = 0; trial < 500; trial++) {
-      // Up to 64 samples are read back one by one; more are taken from the histogram's figures.
-      const n = trial % 5 === 4 ? 65 + (trial % 60) : trial % 25;
-      // Deltas of about the resolution, some delayed by up to 300 ms.
+      // Up to 64 samples are read back one by one, each clamped at 0 once the resolution is
+      // off; more are taken from the histogram's figures, of the samples as they are.
+      const readBack = trial % 5 !== 4;
+      const n = readBack ? trial % 25 : 65 + (trial % 60);
+      // Deltas of about the resolution (up to 1 ms early), some delayed by up to 300 ms.
+      const early = readBack ? 1 : 0;
       const ns = Array.from({ length: n }, () =>
-        Math.round((resolution + (random() < 0.2 ? random() * 300 : random())) * 1e6),
+        Math.round(
+          (resolution - early * random() + (random() < 0.2 ? random() * 300 : random())) * 1e6,
+        ),
       );
-      const extra = trial % 4 === 0 ? null : random() < 0.5 ? random() * 400 : random() - 0.5;
+      const extra = trial % 4 === 0 ? null : random() < 0.5 ? random() * 400 : 0;
       const native = exact(ns);
       const got = delayFigures(native.h, native.at, extra, resolution);
-      const all = [...ns, ...(extra === null ? [] : [(extra + resolution) * 1e6])];
+      const clamped = ns.map((x) => Math.max(x, resolution * 1e6));
+      const all = [...clamped, ...(extra === null ? [] : [(extra + resolution) * 1e6])];
       const want = exact(all);
       const ms = (x: number) => x / 1e6 - resolution;
       expect(got.count).toBe(all.length);

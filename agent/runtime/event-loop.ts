@@ -41,7 +41,7 @@ const msec = Units.time('msec');
 const NS_PER_MS = 1e6;
 const PERCENTILES = [50, 90, 99] as const;
 
-/** One interval's delay figures in ms, the resolution taken off (not yet clamped at 0). */
+/** One interval's delay figures in ms, the resolution taken off. */
 export interface DelayFigures {
   count: number;
   mean: number;
@@ -89,12 +89,14 @@ function figuresOf(xs: number[]): DelayFigures {
 }
 
 /**
- * The figures of the native histogram's n samples plus one more sample `extra` (or none when
- * null), all less `resolution`. `at(q)` is the histogram's value (ns) at percentile q.
+ * The figures of the native histogram's n samples, each less `resolution` and clamped at 0
+ * (a tick can fire up to 1 ms early by the high-resolution clock), plus one more sample
+ * `extra` (>= 0; none when null). `at(q)` is the histogram's value (ns) at percentile q.
  * A percentile is the sample at rank round(p/100 * N) (at least 1) of the N samples, as HDR
  * histograms count it. Up to READ_BACK_MAX samples are read back one by one. Past that, from
- * the histogram's own mean and stddev; a percentile is then the extra sample clamped between
- * the histogram's samples at ranks k-1 and k, read from it at 100 j/n.
+ * the histogram's own mean and stddev, of the samples before clamping; a percentile is then
+ * the extra sample clamped between the histogram's samples at ranks k-1 and k, read from it
+ * at 100 j/n.
  */
 export function delayFigures(
   h: Pick<IntervalHistogram, 'count' | 'mean' | 'stddev' | 'min' | 'max'>,
@@ -106,7 +108,7 @@ export function delayFigures(
   const ms = (ns: number) => ns / NS_PER_MS - resolution;
   if (n <= READ_BACK_MAX) {
     const xs: number[] = [];
-    for (let j = 1; j <= n; j++) xs.push(ms(at((100 * j) / n)));
+    for (let j = 1; j <= n; j++) xs.push(Math.max(0, ms(at((100 * j) / n))));
     if (extra !== null) xs.push(extra);
     return figuresOf(xs);
   }
@@ -186,7 +188,7 @@ export const eventLoopCollector: CollectorDefinition = {
     const eld = monitorEventLoopDelay({ resolution });
     eld.enable();
     let cover: NodeJS.Timeout | null = null;
-    /** The lateness (ms, resolution off) of the first tick after the last restart, if seen. */
+    /** How late (ms, >= 0) the first tick after the last restart fired, once it has. */
     let extra: number | null = null;
     const restart = (): void => {
       // The one-shot first: arming a JavaScript timer brings libuv's cached loop time up to
@@ -196,7 +198,7 @@ export const eventLoopCollector: CollectorDefinition = {
       const armed = performance.now();
       cover = startCover(() => {
         cover = null;
-        extra = performance.now() - armed - resolution;
+        extra = Math.max(0, performance.now() - armed - resolution);
       }, resolution);
       cover.unref();
       eld.disable();
