@@ -1,11 +1,12 @@
 // The timers instrumentation, in child processes: patching the test runner's own timers could
 // break it. Each scenario (test/fixtures/timers/scenarios.cjs) prints what it saw as JSON.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { privateBuild } from './support/build';
 
 const ROOT = path.resolve(__dirname, '..');
 const SCENARIOS = path.join(ROOT, 'test', 'fixtures', 'timers', 'scenarios.cjs');
@@ -19,7 +20,7 @@ interface Result {
   exitMs: number;
 }
 
-// A private build: other test files and other people may rebuild dist/ meanwhile.
+// A private build (see support/build.ts).
 const build = fs.mkdtempSync(path.join(os.tmpdir(), 'pcp-agent-timers-build-'));
 const runs = new Map<string, Promise<{ ok: Result } | { err: Error }>>();
 
@@ -83,14 +84,9 @@ function kind(values: Values, k: 'timeout' | 'interval' | 'immediate') {
 }
 
 beforeAll(() => {
-  // tsc emits even when an unrelated file has type errors; only a missing output fails here.
-  const tsc = spawnSync('npx', ['tsc', '-p', '.', '--outDir', build], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  });
+  const output = privateBuild(build);
   const main = path.join(build, 'agent', 'instrument', 'timers.js');
-  if (!fs.existsSync(main))
-    throw new Error(`tsc did not emit ${main}:\n${tsc.stdout}${tsc.stderr}`);
+  if (!fs.existsSync(main)) throw new Error(`tsc did not emit ${main}:\n${output}`);
   // Every scenario at once: each test then waits only for its own.
   for (const s of ['timeouts', 'intervals', 'immediates', 'promises', 'behaviour', 'throws']) {
     run(s, 'on');

@@ -16,9 +16,9 @@ import { type Counter, type MetricVector, Registry } from '../src/index';
 import { Flag, SemanticsCode, TypeCode } from '../src/mmv/format';
 import type { MmvFile, MmvMetric, MmvValue } from '../src/mmv/reader';
 import { encodeUnits, NO_UNITS, Units } from '../src/mmv/units';
+import { privateBuild } from './support/build';
 import { buildV1, U64_BIG } from './support/handmade-mmv';
 
-const repo = path.resolve(__dirname, '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pcp-agent-watch-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -541,7 +541,7 @@ describe('pcp-agent watch arguments', () => {
 // ---- the compiled binary -----------------------------------------------------------------
 
 describe('the compiled pcp-agent watch', () => {
-  // A private build: other test files and other people may rebuild dist/ meanwhile.
+  // A private build (see support/build.ts).
   const out = path.join(tmp, 'build');
   const main = path.join(out, 'src', 'cli', 'main.js');
   const dir = scratch('e2e-');
@@ -551,12 +551,7 @@ describe('the compiled pcp-agent watch', () => {
   let requests: MetricVector<Counter>;
 
   beforeAll(() => {
-    // tsc emits even when an unrelated file has type errors; only a missing main.js fails here.
-    const tsc = spawnSync('npx', ['tsc', '-p', '.', '--outDir', out], {
-      cwd: repo,
-      encoding: 'utf8',
-    });
-    tscOutput = `${tsc.stdout}${tsc.stderr}`;
+    tscOutput = privateBuild(out);
     registry = new Registry({ name: 'app.worker1', dir, selfMetrics: false, flushInterval: 0 });
     requests = registry.counter('http.requests', { indom: ['GET', 'POST'] });
     const depth = registry.gauge('queue.depth', { indom: ['fast', 'slow'] });

@@ -7,9 +7,8 @@ import { formatDump, formatJson } from '../src/cli/dump';
 import { formatList, listMmvFiles, pidAlive } from '../src/cli/list';
 import { type CliIo, runCli } from '../src/cli/run';
 import { readMmv } from '../src/mmv/reader';
+import { privateBuild } from './support/build';
 import { buildV1, buildV2, GEN, LONG_INSTANCE } from './support/handmade-mmv';
-
-const repo = path.resolve(__dirname, '..');
 
 /** A pid that existed a moment ago and has exited since. */
 function deadPid(): number {
@@ -267,14 +266,12 @@ describe('pcp-agent usage', () => {
 });
 
 describe('the compiled pcp-agent binary', () => {
-  const main = path.join(repo, 'dist', 'src', 'cli', 'main.js');
+  // A private build: rebuilding dist/ in place broke other test files' processes loading it.
+  const main = path.join(tmp, 'build', 'src', 'cli', 'main.js');
   let tscOutput = '';
 
   beforeAll(() => {
-    // tsc emits even when an unrelated file has type errors; the build itself is checked by
-    // `npm test`, so only a missing main.js fails here.
-    const tsc = spawnSync('npx', ['tsc', '-p', '.'], { cwd: repo, encoding: 'utf8' });
-    tscOutput = `${tsc.stdout}${tsc.stderr}`;
+    tscOutput = privateBuild(path.join(tmp, 'build'));
   }, 120_000);
 
   const node = (...args: string[]) =>
