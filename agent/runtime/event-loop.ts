@@ -212,15 +212,15 @@ export const eventLoopCollector: CollectorDefinition = {
       sample() {
         try {
           const f = delayFigures(eld, at, extra, resolution);
+          // An empty interval's figures are all 0. Past READ_BACK_MAX samples the histogram's
+          // own figures are of unclamped samples: clamped here.
           const zero = (x: number) => Math.max(x, 0);
           m.count.add(f.count);
           m.sum.set(m.sum.value + zero(f.mean) * f.count);
-          m.min.set(f.count > 0 ? zero(f.min) : 0);
-          m.max.set(f.count > 0 ? zero(f.max) : 0);
-          for (let k = 0; k < PERCENTILES.length; k++) {
-            m.percentiles[k].set(f.count > 0 ? zero(f.percentiles[k]) : 0);
-          }
-          m.mean.set(f.count > 0 ? zero(f.mean) : 0);
+          m.min.set(zero(f.min));
+          m.max.set(zero(f.max));
+          for (let k = 0; k < PERCENTILES.length; k++) m.percentiles[k].set(zero(f.percentiles[k]));
+          m.mean.set(zero(f.mean));
           m.stddev.set(f.stddev);
           // While the previous restart's first tick is still to come (a flush interval shorter
           // than the resolution), nothing was measured yet: wait for it, at a later flush.
