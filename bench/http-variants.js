@@ -15,6 +15,7 @@ const VARIANTS = [
     args: ['--require', 'pcp-agent'],
     env: { PCP_AGENT_CONTEXT: 'true' },
   },
+  { name: 'floor: hand-written timing', args: [], env: { BENCH_VARIANT: 'floor' } },
   { name: 'prom-client middleware', args: [], env: { BENCH_VARIANT: 'prom-client' } },
   {
     name: 'OpenTelemetry http + metrics',

@@ -1,5 +1,6 @@
 // `npm run bench` (part 2): HTTP overhead. A hello-world server at a fixed request rate, load
-// from a separate process (this one), with no agent, with the full default agent, with
+// from a separate process (this one), with no agent, with the full default agent, with the
+// least per-request timing there is written by hand (the floor any instrumentation pays), with
 // a prom-client middleware doing the same work and with OpenTelemetry's http instrumentation:
 // server CPU time per request relative to no agent. Then what each server costs idle.
 // Informational: exits 0.
@@ -16,7 +17,7 @@
 // all of them, and a variant's ratio is the median of its ratios to the no-agent server in the
 // same window. A second no-agent server is the control: its ratio shows what the method can
 // resolve in this run (ideally 1.000). The rate, 2000 a second each, is what one load process
-// paces for the six servers on a 2-core machine (at 3000 each, most windows ran long).
+// paces for the seven servers on a 2-core machine (at 3000 each, most windows ran long).
 
 const fs = require('node:fs');
 const http = require('node:http');
