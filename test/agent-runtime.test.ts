@@ -1,12 +1,13 @@
 // The runtime instrumentation: what PCP reads for the event loop, GC, memory, CPU, active
 // resources, file descriptors and versions, after known activity in this process.
 
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runtimeInstrumentation } from '../agent/instrument/runtime';
 import { delayFigures, EVENT_LOOP_RESOLUTION_MS } from '../agent/runtime/event-loop';
+import { openDescriptors } from '../agent/runtime/fds';
 import type { Instrumentation } from '../agent/types';
 import { formatUnits, readMmvFile } from '../src/index';
 import { makeTestAgent, type TestAgent } from './support/agent';
@@ -340,6 +341,26 @@ describe.skipIf(!onLinux)('file descriptors (Linux)', () => {
       if (deltas[0] === 1 && deltas[1] === 0) break;
     }
     expect(deltas).toEqual([1, 0]);
+  });
+
+  it('counts exactly the descriptors a listing of /proc/self/fd shows, less its own', () => {
+    let pair: number[] = [];
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const counted = num(agent.value('runtime.fds.open'));
+      const listed = readdirSync('/proc/self/fd').length - 1;
+      pair = [counted, listed];
+      if (counted === listed) break;
+    }
+    expect(pair[0]).toBe(pair[1]);
+  });
+
+  it('lists the descriptors where the kernel reports no count as the size (before Linux 6.2)', () => {
+    expect(openDescriptors(0, () => 17)).toBe(17);
+    expect(
+      openDescriptors(23, () => {
+        throw new Error('listed although the size was the count');
+      }),
+    ).toBe(23);
   });
 
   it('reports the soft limit on open files', () => {

@@ -2,7 +2,7 @@
 // available}: bytes, instant, over indom runtime.heap.spaces (new_space, old_space, ...).
 
 import { getHeapSpaceStatistics } from 'node:v8';
-import { Units } from '../../src/index';
+import { type RawMetric, Units } from '../../src/index';
 import { type CollectorDefinition, declareOnce } from './collector';
 
 export const heapSpacesCollector: CollectorDefinition = {
@@ -31,12 +31,20 @@ export const heapSpacesCollector: CollectorDefinition = {
         ),
       };
     });
+    /** Each space's three handles, looked up once (by name, not by order: V8's may change). */
+    const bySpace = new Map<string, [RawMetric, RawMetric, RawMetric]>();
     return {
       sample() {
         for (const s of getHeapSpaceStatistics()) {
-          m.size.instance(s.space_name).set(s.space_size);
-          m.used.instance(s.space_name).set(s.space_used_size);
-          m.available.instance(s.space_name).set(s.space_available_size);
+          let h = bySpace.get(s.space_name);
+          if (h === undefined) {
+            const name = s.space_name;
+            h = [m.size.instance(name), m.used.instance(name), m.available.instance(name)];
+            bySpace.set(name, h);
+          }
+          h[0].set(s.space_size);
+          h[1].set(s.space_used_size);
+          h[2].set(s.space_available_size);
         }
       },
       stop() {},

@@ -64,10 +64,10 @@ export function isAlive(pid: number): boolean {
 
 /** Whether a header belongs to a live process other than this one, which PCP would read. */
 export function ownedByOtherLiveProcess(h: FileHeader | null): h is FileHeader {
-  return h !== null && h.process && h.pid !== process.pid && isAlive(h.pid);
+  return h?.process === true && h.pid !== process.pid && isAlive(h.pid);
 }
 
 /** Whether a header is a PROCESS file of a dead process: PCP ignores it, and it can go. */
 export function ownedByDeadProcess(h: FileHeader | null): boolean {
-  return h !== null && h.process && h.pid > 0 && h.pid !== process.pid && !isAlive(h.pid);
+  return h?.process === true && h.pid > 0 && h.pid !== process.pid && !isAlive(h.pid);
 }

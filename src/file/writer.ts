@@ -98,13 +98,16 @@ export class MmvFileWriter {
    * Whether the published file is still the one at the path, whole: not deleted, replaced,
    * or truncated (a truncated file has a zeroed or missing header, which pmdammv rejects;
    * writing the values into it would only extend it with zeros).
+   *
+   * One lstat of the path, at every flush: the inode there is ours exactly when the path still
+   * names our file (an inode is not reused while our descriptor holds it open, so a deleted
+   * file cannot come back under its number), and its size is then our file's size.
    */
   isIntact(): boolean {
     if (this.fd === null) return false;
     try {
-      const st = fs.lstatSync(this.path);
-      const own = fs.fstatSync(this.fd);
-      return st.isFile() && st.ino === this.ino && own.nlink > 0 && own.size === this.size;
+      const st = fs.lstatSync(this.path, { throwIfNoEntry: false });
+      return st?.isFile() === true && st.ino === this.ino && st.size === this.size;
     } catch {
       return false;
     }
