@@ -245,16 +245,21 @@ describe('counting requests', () => {
     stop();
     start({ maxHosts: 1 });
     const other = await closedPort();
+    let third = await closedPort();
+    while (third === other) third = await closedPort();
     await exchange(http.get(`${base}/status?code=200`));
     await exchange(http.get(`http://127.0.0.1:${other}/`));
     await exchange(http.get(`http://127.0.0.1:${other}/`));
+    await exchange(http.get(`http://127.0.0.1:${third}/`));
     expect(nonZero(agent, 'http.client.requests')).toEqual({
       [`GET:${host}:2xx`]: 1,
-      'GET:_overflow:error': 2,
+      'GET:_overflow:error': 3,
     });
     expect([...(agent.values().get('http.client.in_flight')?.keys() ?? [])].sort()).toEqual(
       [host, '_overflow'].sort(),
     );
+    // Two hosts dropped, each once however many of its requests.
+    expect(Number(agent.value('pcp_agent.instances.overflowed'))).toBe(2);
   });
 });
 

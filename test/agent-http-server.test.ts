@@ -315,6 +315,8 @@ describe('plain http server', () => {
     expect(got.get('GET:/gamma:200')).toBe(1);
     expect(got.get('_overflow')).toBe(5);
     expect(got.size).toBe(4);
+    // delta, epsilon, zeta and eta were dropped; /delta's second request is not a new name.
+    expect(num('pcp_agent.instances.overflowed')).toBe(4);
   });
 
   it('caps instances per route too: statuses past the domain cap go to _overflow', async () => {
@@ -335,6 +337,7 @@ describe('plain http server', () => {
     expect(got.get('GET:/status/:id:203')).toBe(1);
     expect(got.get('_overflow')).toBe(3);
     expect(got.size).toBe(4);
+    expect(num('pcp_agent.instances.overflowed')).toBe(2);
   });
 
   it('counts a request once when a server hands it to another server', async () => {

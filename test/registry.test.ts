@@ -408,6 +408,21 @@ describe('instance domains', () => {
     expect(value(f, 'pcp_agent.instances.overflowed')).toBe(2n);
   });
 
+  it('gives _overflow asked for by name, with its labels, without counting a fold', () => {
+    const r = registry({ maxInstances: 2 });
+    const v = r.counter('hosts', { indom: [] as string[] });
+    v.instance('_overflow', { host: 'other' }).add(3);
+    v.instance('a').inc();
+    r.start();
+    const f = read(r);
+    expect(f.indoms[0].instances.map((i) => i.name)).toEqual(['_overflow', 'a']);
+    expect(value(f, 'hosts', '_overflow')).toBe(3n);
+    expect(f.labels.filter((l) => l.kind === 'instances').map((l) => l.parsed)).toEqual([
+      { host: 'other' },
+    ]);
+    expect(value(f, 'pcp_agent.instances.overflowed')).toBe(0n);
+  });
+
   it('reserves _overflow', () => {
     const r = registry();
     const d = r.instanceDomain('d');

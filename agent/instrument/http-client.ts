@@ -28,6 +28,7 @@ import {
   type Registry,
   Units,
 } from '../../src/index';
+import { FoldedNames } from '../http/folded';
 import type { AgentConfig, AgentContext, Instrumentation } from '../types';
 import { observeFetch } from './fetch';
 
@@ -121,6 +122,8 @@ export class ClientMetrics {
   /** Hosts as the request spelled them; bounded, so overflowed hosts are looked up each time. */
   private readonly byRaw = new Map<string, HostEntry>();
   private overflow: HostEntry | null = null;
+  /** Hosts past maxHosts, each counted once in pcp_agent.instances.overflowed. */
+  private readonly folded = new FoldedNames();
 
   constructor(ctx: AgentContext) {
     this.ctx = ctx;
@@ -216,7 +219,7 @@ export class ClientMetrics {
     const name = hostName(raw);
     let entry = this.byName.get(name);
     if (entry === undefined) {
-      if (this.byName.size >= this.maxHosts) return this.overflowHost();
+      if (this.byName.size >= this.maxHosts) return this.overflowHost(name);
       entry = new HostEntry(name, this.inFlight.instance(name, { host: name }));
       this.byName.set(name, entry);
     }
@@ -224,7 +227,8 @@ export class ClientMetrics {
     return entry;
   }
 
-  private overflowHost(): HostEntry {
+  private overflowHost(name: string): HostEntry {
+    if (this.folded.add(name)) this.ctx.registry.countOverflowed();
     if (this.overflow === null) {
       this.overflow = new HostEntry(OVERFLOW_INSTANCE, this.inFlight.instance(OVERFLOW_INSTANCE));
     }

@@ -18,6 +18,7 @@ import {
   Units,
 } from '../../src/index';
 import { newRequestState } from '../context';
+import { FoldedNames } from '../http/folded';
 import { findFrameworks, routeOf, startRouteTagging, stopRouteTagging } from '../http/route';
 import type { AgentContext, Instrumentation, RequestState } from '../types';
 
@@ -153,6 +154,8 @@ class ServerMetrics {
    */
   private readonly routes = new Map<string, RouteHandles[]>();
   private overflow: RouteHandles | undefined;
+  /** Routes past maxRoutes, each counted once in pcp_agent.instances.overflowed. */
+  private readonly folded = new FoldedNames();
   private warnedRoutes = false;
 
   constructor(private readonly ctx: AgentContext) {
@@ -346,7 +349,7 @@ class ServerMetrics {
   ): RouteHandles {
     let list = known;
     if (list === undefined) {
-      if (this.routes.size >= this.maxRoutes) return this.routeOverflow();
+      if (this.routes.size >= this.maxRoutes) return this.routeOverflow(route);
       list = [];
       this.routes.set(route, list);
     }
@@ -373,7 +376,8 @@ class ServerMetrics {
   }
 
   /** The handles of `_overflow`, for routes past maxRoutes. */
-  private routeOverflow(): RouteHandles {
+  private routeOverflow(route: string): RouteHandles {
+    if (this.folded.add(route)) this.ctx.registry.countOverflowed();
     if (!this.warnedRoutes) {
       this.warnedRoutes = true;
       warnOnce(

@@ -126,18 +126,23 @@ export class InstanceDomain {
   resolve(name: string, labels?: Labels): number {
     const existing = this.byName.get(name);
     if (existing !== undefined) return existing;
-    if (this.list.length - (this.overflowIndex >= 0 ? 1 : 0) >= this.maxInstances) {
-      return this.fold();
+    // Asked for by name (an instrumentation's own cap folded something into it): no name of
+    // the domain's was dropped here, so nothing is counted; labels apply if it is created now.
+    if (name === OVERFLOW_INSTANCE) return this.overflow(labels);
+    if (
+      this.list.length - (this.overflowIndex >= 0 ? 1 : 0) >= this.maxInstances ||
+      !this.owner.canAddInstance(this)
+    ) {
+      this.owner.overflowed(this);
+      return this.overflow();
     }
-    if (!this.owner.canAddInstance(this)) return this.fold();
-    if (name === OVERFLOW_INSTANCE) return this.fold();
     return this.append({ name, labels });
   }
 
-  private fold(): number {
-    this.owner.overflowed(this);
+  /** The overflow instance's index, added if new and there is room; -1 if there is none. */
+  private overflow(labels?: Labels): number {
     if (this.overflowIndex < 0 && this.owner.canAddInstance(this)) {
-      this.overflowIndex = this.append({ name: OVERFLOW_INSTANCE });
+      this.overflowIndex = this.append({ name: OVERFLOW_INSTANCE, labels });
     }
     return this.overflowIndex;
   }

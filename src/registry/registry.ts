@@ -179,7 +179,7 @@ export class Registry implements DomainOwner, FamilyContext {
               help: 'Internal errors caught by pcp-agent',
             }),
             overflowed: this.counter('pcp_agent.instances.overflowed', {
-              help: 'New instance names folded into _overflow because a domain was at its cap',
+              help: 'New instance names folded into _overflow by a cap: a domain at its cap, or maxRoutes or maxHosts',
             }),
             flush: this.register(
               new TimerFamily(this, 'pcp_agent.flush', null, 'usec'),
@@ -546,6 +546,14 @@ export class Registry implements DomainOwner, FamilyContext {
   }
 
   /** @internal */
+  /**
+   * Counts in `pcp_agent.instances.overflowed` a name that an instrumentation's own cap (HTTP
+   * routes, client hosts) folded into `_overflow`, as the domains count theirs. Never throws.
+   */
+  countOverflowed(): void {
+    this.self?.overflowed.inc();
+  }
+
   overflowed(domain: InstanceDomain): void {
     this.self?.overflowed.inc();
     warnOnce(
