@@ -71,5 +71,12 @@ describe('units', () => {
     expect(formatUnits(Units.time('usec'))).toBe('microsec');
     expect(formatUnits(Units.count())).toBe('count');
     expect(formatUnits(Units.none)).toBe('');
+    // pmUnitsStr's own spellings: scale 1 without an exponent, nothing above the line.
+    expect(formatUnits(makeUnits({ dimCount: 1, scaleCount: 1 }))).toBe('count x 10');
+    expect(formatUnits(makeUnits({ dimCount: 1, scaleCount: 3 }))).toBe('count x 10^3');
+    expect(formatUnits(makeUnits({ dimTime: -1, scaleTime: 3 }))).toBe('/ sec');
+    expect(formatUnits(makeUnits({ dimSpace: 2, dimTime: -2, scaleTime: 3 }))).toBe(
+      'byte^2 / sec^2',
+    );
   });
 });

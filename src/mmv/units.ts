@@ -140,7 +140,11 @@ export function decodeUnits(word: number): Units {
   };
 }
 
-/** Formats units the way pminfo does, e.g. "Mbyte / sec", "count", "" for none. */
+/**
+ * Formats units as pminfo prints them (libpcp's pmUnitsStr), e.g. "Mbyte / sec", "count",
+ * "count x 10" (scale 1), "/ sec" (nothing above the line); "" for none, where pminfo says
+ * "none".
+ */
 export function formatUnits(u: Units): string {
   const num: string[] = [];
   const den: string[] = [];
@@ -151,10 +155,10 @@ export function formatUnits(u: Units): string {
   };
   const spaceLabels = ['byte', 'Kbyte', 'Mbyte', 'Gbyte', 'Tbyte', 'Pbyte', 'Ebyte'];
   const timeLabels = ['nanosec', 'microsec', 'millisec', 'sec', 'min', 'hour'];
+  const c = u.scaleCount;
   part(u.dimSpace, spaceLabels[u.scaleSpace] ?? `space(${u.scaleSpace})`);
   part(u.dimTime, timeLabels[u.scaleTime] ?? `time(${u.scaleTime})`);
-  part(u.dimCount, u.scaleCount === 0 ? 'count' : `count x 10^${u.scaleCount}`);
-  if (num.length === 0 && den.length === 0) return '';
-  const n = num.length ? num.join(' ') : '1';
-  return den.length ? `${n} / ${den.join(' ')}` : n;
+  part(u.dimCount, c === 0 ? 'count' : c === 1 ? 'count x 10' : `count x 10^${c}`);
+  if (den.length === 0) return num.join(' ');
+  return num.length === 0 ? `/ ${den.join(' ')}` : `${num.join(' ')} / ${den.join(' ')}`;
 }
