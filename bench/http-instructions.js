@@ -66,6 +66,8 @@ function startServer(variant, tmp, flushInterval) {
     PCP_AGENT_FLUSH_INTERVAL: String(flushInterval),
     // The event-loop ticker slowed down as much as the requests, as the flush is.
     PCP_AGENT_EVENT_LOOP_RESOLUTION: String(Math.round((EVENT_LOOP_MS * flushInterval) / 1000)),
+    // The same for prom-client's event-loop monitor (bench/http-server.js).
+    BENCH_TIME_SCALE: String(flushInterval / 1000),
   };
   const { child, next, ask } = spawnServer('valgrind', valgrind, variant, tmp, env, 'ignore');
   // Each "report" dumps the counts since the last "reset" into the next numbered file.

@@ -1,6 +1,7 @@
 // The server under test in bench/http.js: hello world, optionally with a prom-client
-// middleware doing what such middlewares do (a labelled counter and histogram per request), or
-// with the least per-request timing there is, written by hand (the floor).
+// middleware doing what such middlewares do (a labelled counter and histogram per request)
+// with prom-client's default runtime metrics, or with the least per-request timing there is,
+// written by hand (the floor).
 // Prints its port; on "report" from stdin prints the CPU time it used since "reset".
 
 const fs = require('node:fs');
@@ -24,6 +25,12 @@ let handle = (_req, res) => {
 
 if (process.env.BENCH_VARIANT === 'prom-client') {
   const prom = require('prom-client');
+  // Its runtime metrics too, as its README sets it up: the agent's defaults have theirs. They
+  // are collected when scraped and nothing scrapes here, so what runs is their event-loop
+  // monitor (every 10 ms, its default) and GC observer. BENCH_TIME_SCALE slows the monitor
+  // down as much as a server under valgrind is (bench/http-instructions.js).
+  const scale = Number(process.env.BENCH_TIME_SCALE ?? 1);
+  prom.collectDefaultMetrics({ eventLoopMonitoringPrecision: Math.max(1, Math.round(10 * scale)) });
   const requests = new prom.Counter({
     name: 'http_requests_total',
     help: 'requests',

@@ -16,7 +16,11 @@ const VARIANTS = [
     env: { PCP_AGENT_CONTEXT: 'true' },
   },
   { name: 'floor: hand-written timing', args: [], env: { BENCH_VARIANT: 'floor' } },
-  { name: 'prom-client middleware', args: [], env: { BENCH_VARIANT: 'prom-client' } },
+  {
+    name: 'prom-client middleware + default metrics',
+    args: [],
+    env: { BENCH_VARIANT: 'prom-client' },
+  },
   {
     name: 'OpenTelemetry http + metrics',
     args: ['--require', path.join(__dirname, 'otel-http.js')],
