@@ -182,12 +182,12 @@ async function main() {
       `${WARMUP} warm-up; the agent flushing once per ${RATE} requests (every ${flushInterval} ms under valgrind)\n`,
   );
   console.log(
-    `  ${'variant'.padEnd(28)} ${'per request'.padStart(12)}   ratio   ${'compiling'.padStart(10)}`,
+    `  ${'variant'.padEnd(42)} ${'per request'.padStart(12)}   ratio   ${'compiling'.padStart(10)}`,
   );
   for (const r of rows) {
     r.ratio = r.perRequest / base.perRequest;
     console.log(
-      `  ${r.variant.padEnd(28)} ${Math.round(r.perRequest).toLocaleString('en').padStart(12)}   ` +
+      `  ${r.variant.padEnd(42)} ${Math.round(r.perRequest).toLocaleString('en').padStart(12)}   ` +
         `${r.ratio.toFixed(3)}×   ${Math.round(r.compilePerRequest).toLocaleString('en').padStart(10)}`,
     );
   }
