@@ -145,7 +145,7 @@ describe('several processes', () => {
     expect((await run.exited()).code).toBe(0);
   });
 
-  it("a worker thread's default registry publishes <name>.thread<id>, removed when it ends or the process exits", async () => {
+  it("a worker thread's default registry publishes <name>.thread<id>, removed when it ends, is terminated, or the process exits", async () => {
     const run = app('thread-registries.cjs', { env: { PCP_AGENT_NAME: 'pool' } });
     expect(await run.line(/^READY/)).toBe(
       'READY main=pool threads=pool.thread1,pool.thread2,pool.thread3',
@@ -168,8 +168,8 @@ describe('several processes', () => {
     expect(run.files()).toEqual(['pool', 'pool.thread1', 'pool.thread3']);
     run.send('kill3');
     await run.line(/^KILLED3/);
-    // terminate() runs no exit hook in the thread: its file stays until the process exits.
-    expect(run.files()).toEqual(['pool', 'pool.thread1', 'pool.thread3']);
+    // terminate() runs no exit hook in the thread: the main thread removes its file.
+    expect(run.files()).toEqual(['pool', 'pool.thread1']);
     run.send('quit');
     expect(await run.exited()).toEqual({ code: 7, signal: null });
     expect(run.stderr()).not.toMatch(/PCP_AGENT_WARN/);

@@ -142,6 +142,16 @@ describe('worker threads', () => {
       'shop.worker1.thread1',
     ]);
   });
+
+  it('are cleaned up one thread at a time as each ends: that thread only', () => {
+    publishAs('shop.thread1', process.pid);
+    claimName(dir, 'shop.thread1', process.pid);
+    publishAs(`shop.thread1.pid${process.pid}`, process.pid);
+    publishAs('shop.thread12', process.pid); // another thread, whose id starts alike
+    publishAs('shop.thread2', process.pid);
+    removeThreadFiles(dir, 'shop', process.pid, 1);
+    expect(fs.readdirSync(dir).sort()).toEqual(['shop.thread12', 'shop.thread2']);
+  });
 });
 
 describe('dead files', () => {

@@ -127,19 +127,26 @@ export function threadFileName(
 
 /**
  * Removes the files of this process's worker threads (`<name>.thread<id>…`, written by this
- * pid) and their locks: called as the main thread exits, since a thread that is terminated,
- * or still running when the process exits, runs no exit hook of its own.
+ * pid) and their locks, or of one thread if `threadId` is given: called as a thread ends and
+ * as the main thread exits, since a thread that is terminated, or still running when the
+ * process exits, runs no exit hook of its own.
  */
-export function removeThreadFiles(dir: string, name: string, pid: number = process.pid): void {
+export function removeThreadFiles(
+  dir: string,
+  name: string,
+  pid: number = process.pid,
+  threadId?: number,
+): void {
   let entries: string[];
   try {
     entries = fs.readdirSync(dir);
   } catch {
     return;
   }
-  const prefix = `${name}.thread`;
+  const prefix = `${name}.thread${threadId ?? ''}`;
+  const rest = threadId === undefined ? /^\d/ : /^(?:$|\.)/;
   for (const entry of entries) {
-    if (!entry.startsWith(prefix) || !/^\d/.test(entry.slice(prefix.length))) continue;
+    if (!entry.startsWith(prefix) || !rest.test(entry.slice(prefix.length))) continue;
     if (readFileHeader(path.join(dir, entry))?.pid !== pid) continue;
     try {
       fs.unlinkSync(path.join(dir, entry));

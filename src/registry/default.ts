@@ -2,12 +2,14 @@
 // decorators and the app's own code, even when two copies of the library are loaded. A worker
 // thread (its own globalThis) gets one of its own, in a file of its own.
 
+import diagnostics from 'node:diagnostics_channel';
 import * as fs from 'node:fs';
 import {
   getEnvironmentData,
   isMainThread,
   setEnvironmentData,
   threadId,
+  type Worker,
 } from 'node:worker_threads';
 import {
   appName,
@@ -22,6 +24,9 @@ import { mmvDir } from '../file/paths';
 import { Registry, type RegistryOptions } from './registry';
 
 const SLOT = Symbol.for('pcp-agent.defaultRegistry');
+
+/** Where Node announces each new Worker (since 16.17): `{ worker }`. */
+const WORKER_CREATED = 'worker_threads';
 
 type Slot = { [SLOT]?: Registry };
 
@@ -83,9 +88,10 @@ export function defaultRegistry(options: Partial<RegistryOptions> = {}): Registr
   }
   process.once('exit', () => {
     releaseName(dir, name);
-    // Threads still running now, or terminated earlier, ran no exit hook of their own.
+    // Threads still running now ran no exit hook of their own.
     if (isMainThread) removeThreadFiles(dir, name);
   });
+  if (isMainThread) removeThreadFileAtItsEnd(dir, name);
   const registry = new Registry({
     ...options,
     ...(flushInterval === undefined ? {} : { flushInterval }),
@@ -95,6 +101,34 @@ export function defaultRegistry(options: Partial<RegistryOptions> = {}): Registr
   });
   slot[SLOT] = registry;
   return registry.start();
+}
+
+/**
+ * Removes each worker thread's file as the thread ends, terminated or not (a terminated
+ * thread runs no exit hook, and its file, flagged with this live process's pid, would show
+ * its last values in PCP until the process exits). Node announces each Worker the main thread
+ * creates on the `worker_threads` diagnostics channel; its 'exit' listener keeps nothing
+ * alive. A thread's threadId reads -1 once it has exited, so it is taken at creation. Threads
+ * created by other threads are not announced here: their files go at the process's exit.
+ */
+function removeThreadFileAtItsEnd(dir: string, name: string): void {
+  const pid = process.pid;
+  diagnostics.subscribe(WORKER_CREATED, (message) => {
+    try {
+      const worker = (message as { worker?: Worker } | null)?.worker;
+      const id = worker?.threadId;
+      if (typeof id !== 'number' || id < 0 || typeof worker?.once !== 'function') return;
+      worker.once('exit', () => {
+        try {
+          removeThreadFiles(dir, name, pid, id);
+        } catch {
+          // best effort: the process's exit removes it too
+        }
+      });
+    } catch {
+      // a throwing subscriber would be rethrown by diagnostics_channel into the app
+    }
+  });
 }
 
 /** The default registry if one exists, without creating it. */
