@@ -99,10 +99,7 @@ export function processFileName(
   } else if (env.NODE_APP_INSTANCE && /^\d+$/.test(env.NODE_APP_INSTANCE)) {
     name = `${base}.instance${env.NODE_APP_INSTANCE}`;
   }
-  if (take(name)) return name;
-  const own = `${name}.pid${pid}`;
-  claimName(dir, own, pid);
-  return own;
+  return take(name) ? name : pidName(dir, name, pid);
 }
 
 /**
@@ -119,7 +116,11 @@ export function threadFileName(
   pid: number = process.pid,
 ): string {
   const name = `${processName}.thread${threadId}`;
-  if (claimName(dir, name, pid)) return name;
+  return claimName(dir, name, pid) ? name : pidName(dir, name, pid);
+}
+
+/** A name another live process holds, made this pid's own: `<name>.pid<pid>`, claimed. */
+function pidName(dir: string, name: string, pid: number): string {
   const own = `${name}.pid${pid}`;
   claimName(dir, own, pid);
   return own;
