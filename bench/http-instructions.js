@@ -181,13 +181,14 @@ async function main() {
     `\nHTTP overhead in instructions (callgrind): hello world, ${REQUESTS} requests one at a time after ` +
       `${WARMUP} warm-up; the agent flushing once per ${RATE} requests (every ${flushInterval} ms under valgrind)\n`,
   );
+  const width = Math.max(...rows.map((r) => r.variant.length));
   console.log(
-    `  ${'variant'.padEnd(42)} ${'per request'.padStart(12)}   ratio   ${'compiling'.padStart(10)}`,
+    `  ${'variant'.padEnd(width)} ${'per request'.padStart(12)}   ratio   ${'compiling'.padStart(10)}`,
   );
   for (const r of rows) {
     r.ratio = r.perRequest / base.perRequest;
     console.log(
-      `  ${r.variant.padEnd(42)} ${Math.round(r.perRequest).toLocaleString('en').padStart(12)}   ` +
+      `  ${r.variant.padEnd(width)} ${Math.round(r.perRequest).toLocaleString('en').padStart(12)}   ` +
         `${r.ratio.toFixed(3)}×   ${Math.round(r.compilePerRequest).toLocaleString('en').padStart(10)}`,
     );
   }

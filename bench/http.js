@@ -167,10 +167,11 @@ async function main() {
       `${WARMUP_SECONDS} s of warm-up, then ${ROUNDS} windows of ${SECONDS} s; ratio: the median of ` +
       'the ratios to no agent in the same window (mean ± 2 standard errors)\n',
   );
-  console.log(`  ${'variant'.padEnd(42)} ${'CPU/request'.padStart(11)}   ratio   (mean ± 2 SE)`);
+  const width = Math.max(...SERVERS.map((v) => v.name.length));
+  console.log(`  ${'variant'.padEnd(width)} ${'CPU/request'.padStart(11)}   ratio   (mean ± 2 SE)`);
   for (const r of rows)
     console.log(
-      `  ${r.variant.padEnd(42)} ${r.usPerRequest.toFixed(1).padStart(8)} µs   ${r.ratio.toFixed(3)}×  ` +
+      `  ${r.variant.padEnd(width)} ${r.usPerRequest.toFixed(1).padStart(8)} µs   ${r.ratio.toFixed(3)}×  ` +
         `(${r.mean.toFixed(3)} ± ${r.twoSe.toFixed(3)})`,
     );
   if (late > 0) {
@@ -182,7 +183,7 @@ async function main() {
     `\nIdle cost: the same servers, warm, with no requests for ${IDLE_SECONDS} s: CPU time a second\n`,
   );
   for (const r of idle)
-    console.log(`  ${r.variant.padEnd(42)} ${r.msPerSecond.toFixed(2).padStart(7)} ms`);
+    console.log(`  ${r.variant.padEnd(width)} ${r.msPerSecond.toFixed(2).padStart(7)} ms`);
   const agent = rows[1].ratio;
   console.log(
     `\n  target: full default agent ≤ 1.05× no agent: ${agent.toFixed(3)}× ${agent <= 1.05 ? 'PASS' : 'MISS'}` +

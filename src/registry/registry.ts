@@ -545,7 +545,6 @@ export class Registry implements DomainOwner, FamilyContext {
     this.layoutDirty = true;
   }
 
-  /** @internal */
   /**
    * Counts in `pcp_agent.instances.overflowed` a name that an instrumentation's own cap (HTTP
    * routes, client hosts) folded into `_overflow`, as the domains count theirs. Never throws.
@@ -554,8 +553,9 @@ export class Registry implements DomainOwner, FamilyContext {
     this.self?.overflowed.inc();
   }
 
+  /** @internal */
   overflowed(domain: InstanceDomain): void {
-    this.self?.overflowed.inc();
+    this.countOverflowed();
     warnOnce(
       'PCP_AGENT_WARN_OVERFLOW',
       `pcp-agent: instance domain "${domain.name}" of ${this.name} reached its cap of ${domain.maxInstances}; new instances are counted under "_overflow"`,
