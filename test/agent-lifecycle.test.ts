@@ -202,16 +202,23 @@ describePcp('what PCP sees of several processes', () => {
       expect(names).toContain(name);
     // 10 requests, each on its own connection: the workers share them; the total is exact.
     for (let k = 0; k < 10; k++) await get(`http://127.0.0.1:${port}/x/${k}`);
-    await new Promise((r) => setTimeout(r, 400)); // two flushes
     const config = path.join(run.pcpTmpDir, 'derived.conf');
     fs.writeFileSync(
       config,
       'shop.requests = sum(mmv.shop.worker1.http.server.requests) + sum(mmv.shop.worker2.http.server.requests)\n',
     );
-    const out = execFileSync('pminfo', pminfoArgs(['-f'], ['shop.requests']), {
-      env: { ...process.env, PCP_TMP_DIR: run.pcpTmpDir, PCP_DERIVED_CONFIG: config },
-      encoding: 'utf8',
-    });
+    const total = () =>
+      execFileSync('pminfo', pminfoArgs(['-f'], ['shop.requests']), {
+        env: { ...process.env, PCP_TMP_DIR: run.pcpTmpDir, PCP_DERIVED_CONFIG: config },
+        encoding: 'utf8',
+      });
+    // Read until both workers' last requests are in (a flush or two), or 10 s.
+    const deadline = Date.now() + 10_000;
+    let out = '';
+    do {
+      await new Promise((r) => setTimeout(r, 100));
+      out = total();
+    } while (!/value 10\s*$/.test(out) && Date.now() < deadline);
     expect(out).toMatch(/shop\.requests\s+value 10\s*$/);
     run.send('quit');
     await run.exited();

@@ -181,15 +181,17 @@ describe('publishing', () => {
       r.counter('hits').add(2);
       r.start();
       console.log('up');
-      setTimeout(() => {}, 600);
+      process.stdin.resume(); // alive until the test closes its stdin
     `;
     const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const exited = new Promise((res) => child.once('exit', res));
     await new Promise((res) => child.stdout.once('data', res));
     await new Promise((res) => setTimeout(res, 200)); // ten of our flushes
     expect(pidIn()).toBe(child.pid); // we did not take the file back
     expect(value(read(r), 'hits')).toBe(2n);
-    await new Promise((res) => child.once('exit', res)); // it removes its file at exit
+    child.stdin.end();
+    await exited; // it removes its file at exit
     await new Promise((res) => setTimeout(res, 200));
     expect(pidIn()).toBe(process.pid);
     expect(value(read(r), 'hits')).toBe(1n);
