@@ -145,7 +145,7 @@ describe('several processes', () => {
     expect((await run.exited()).code).toBe(0);
   });
 
-  it("a worker thread's default registry publishes <name>.thread<id>, removed when it ends, is terminated, or the process exits", async () => {
+  it("a worker thread's default registry publishes <name>.thread<id>, removed when it ends, is terminated (its own threads' too), or the process exits", async () => {
     const run = app('thread-registries.cjs', { env: { PCP_AGENT_NAME: 'pool' } });
     expect(await run.line(/^READY/)).toBe(
       'READY main=pool threads=pool.thread1,pool.thread2,pool.thread3',
@@ -169,6 +169,13 @@ describe('several processes', () => {
     run.send('kill3');
     await run.line(/^KILLED3/);
     // terminate() runs no exit hook in the thread: the main thread removes its file.
+    expect(run.files()).toEqual(['pool', 'pool.thread1']);
+    // A thread's own thread: its file goes when it is terminated too.
+    run.send('nest');
+    expect(await run.line(/^NESTED/)).toBe('NESTED pool.thread4');
+    expect(run.files()).toEqual(['pool', 'pool.thread1', 'pool.thread4']);
+    run.send('kill4');
+    await run.line(/^KILLED4/);
     expect(run.files()).toEqual(['pool', 'pool.thread1']);
     run.send('quit');
     expect(await run.exited()).toEqual({ code: 7, signal: null });

@@ -91,7 +91,7 @@ export function defaultRegistry(options: Partial<RegistryOptions> = {}): Registr
     // Threads still running now ran no exit hook of their own.
     if (isMainThread) removeThreadFiles(dir, name);
   });
-  if (isMainThread) removeThreadFileAtItsEnd(dir, name);
+  removeThreadFileAtItsEnd(dir, processName);
   const registry = new Registry({
     ...options,
     ...(flushInterval === undefined ? {} : { flushInterval }),
@@ -104,12 +104,14 @@ export function defaultRegistry(options: Partial<RegistryOptions> = {}): Registr
 }
 
 /**
- * Removes each worker thread's file as the thread ends, terminated or not (a terminated
- * thread runs no exit hook, and its file, flagged with this live process's pid, would show
- * its last values in PCP until the process exits). Node announces each Worker the main thread
- * creates on the `worker_threads` diagnostics channel; its 'exit' listener keeps nothing
- * alive. A thread's threadId reads -1 once it has exited, so it is taken at creation. Threads
- * created by other threads are not announced here: their files go at the process's exit.
+ * Removes the file of each worker thread this thread creates as that thread ends,
+ * terminated or not (a terminated thread runs no exit hook, and its file, flagged with this
+ * live process's pid, would show its last values in PCP until the process exits). Node
+ * announces each Worker a thread creates on that thread's own `worker_threads` diagnostics
+ * channel; its 'exit' listener keeps nothing alive. A thread's threadId reads -1 once it has
+ * exited, so it is taken at creation. `name` is the process's name, which thread files
+ * extend. Threads created by a thread with no default registry are not seen here: their
+ * files go at the process's exit.
  */
 function removeThreadFileAtItsEnd(dir: string, name: string): void {
   const pid = process.pid;
