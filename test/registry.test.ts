@@ -42,6 +42,26 @@ function value(file: MmvFile, metric: string, instance: string | null = null): u
 }
 
 describe('publishing', () => {
+  it('creates a missing directory, and its missing parents, with mode 0755 whatever the umask', () => {
+    const old = process.umask(0o077);
+    try {
+      const parent = path.join(dir, 'tmp');
+      const r = registry({ dir: path.join(parent, 'mmv') });
+      r.counter('hits').inc();
+      r.start();
+      expect(fs.statSync(parent).mode & 0o777).toBe(0o755);
+      expect(fs.statSync(path.join(parent, 'mmv')).mode & 0o777).toBe(0o755);
+      expect(value(read(r), 'hits')).toBe(1n);
+      // One that exists is left as it is.
+      fs.chmodSync(parent, 0o711);
+      registry({ name: 'other', dir: path.join(parent, 'mmv2') }).start();
+      expect(fs.statSync(parent).mode & 0o777).toBe(0o711);
+      expect(fs.statSync(path.join(parent, 'mmv2')).mode & 0o777).toBe(0o755);
+    } finally {
+      process.umask(old);
+    }
+  });
+
   it('publishes a complete file (gen1 == gen2) at <dir>/<name> with mode 0644', () => {
     const old = process.umask(0o077);
     try {

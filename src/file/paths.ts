@@ -69,3 +69,27 @@ export function findPcpTmpDir(env: NodeJS.ProcessEnv = process.env): PcpTmpDir {
 export function mmvDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(findPcpTmpDir(env).dir, 'mmv');
 }
+
+const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
+
+/**
+ * Creates the MMV directory, and any missing parent, with mode 0755 whatever the umask (which
+ * narrows mkdir's mode: under umask 077 it would be 0700, and pmdammv's user could not list
+ * it). Directories that already exist are left as they are. Each one created is opened
+ * without following a symlink and changed through its descriptor, so a symlink swapped in
+ * meanwhile is never followed.
+ */
+export function makeMmvDirectory(dir: string): void {
+  const first = fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  if (first === undefined) return;
+  const top = path.resolve(first);
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    const fd = fs.openSync(d, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    try {
+      fs.fchmodSync(fd, 0o755);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (d === top || path.dirname(d) === d) return;
+  }
+}

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Header } from '../mmv/format';
 import { ownedByOtherLiveProcess, readFileHeader } from './header';
+import { makeMmvDirectory } from './paths';
 
 const { O_CREAT, O_EXCL, O_RDWR, O_NOFOLLOW } = fs.constants;
 
@@ -61,7 +62,7 @@ export class MmvFileWriter {
    * file (still mapped by pmdammv) gets its generation cleared so pmdammv reloads.
    */
   publish(image: Uint8Array, generation: bigint): void {
-    fs.mkdirSync(this.dir, { recursive: true, mode: 0o755 });
+    makeMmvDirectory(this.dir);
     const tmp = this.temporary();
     // O_EXCL with O_NOFOLLOW: fails rather than writing through anything already there.
     const fd = fs.openSync(tmp, O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW, 0o644);

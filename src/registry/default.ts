@@ -3,7 +3,6 @@
 // thread (its own globalThis) gets one of its own, in a file of its own.
 
 import diagnostics from 'node:diagnostics_channel';
-import * as fs from 'node:fs';
 import {
   getEnvironmentData,
   isMainThread,
@@ -20,7 +19,7 @@ import {
   removeThreadFiles,
   threadFileName,
 } from '../file/naming';
-import { mmvDir } from '../file/paths';
+import { makeMmvDirectory, mmvDir } from '../file/paths';
 import { Registry, type RegistryOptions } from './registry';
 
 const SLOT = Symbol.for('pcp-agent.defaultRegistry');
@@ -72,7 +71,7 @@ export function defaultRegistry(options: Partial<RegistryOptions> = {}): Registr
   const base = options.name ?? appName();
   if (shared === undefined) removeDeadFiles(dir, base);
   try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+    makeMmvDirectory(dir);
   } catch {
     // publishing will report it
   }
