@@ -42,7 +42,7 @@ function softLimit(): number | null {
 
 /**
  * Open descriptors, given the size stat() reports for /proc/self/fd: since Linux 6.2 that is
- * their number (one syscall and nothing allocated, where a listing takes four and an array of
+ * their number (one syscall and nothing allocated, where a listing takes five and an array of
  * names); older kernels report 0, and then `listed()` counts them.
  */
 export function openDescriptors(statSize: number, listed: () => number): number {
