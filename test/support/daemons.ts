@@ -10,6 +10,9 @@ import * as path from 'node:path';
 import { describe } from 'vitest';
 import { pcpConfigValue } from '../../src/file/paths';
 import { isCi } from './pcp';
+import { poll } from './poll';
+
+export { poll };
 
 /** Where PCP keeps its daemons and helpers (/usr/lib/pcp/bin on Debian). */
 export const PCP_BINADM_DIR = pcpConfigValue('PCP_BINADM_DIR') ?? '/usr/lib/pcp/bin';
@@ -102,30 +105,6 @@ export function runPcp(
       },
     );
   });
-}
-
-/** Calls fn until it returns a value other than undefined; rejects with the last error after timeoutMs. */
-export async function poll<T>(
-  what: string,
-  fn: () => Promise<T | undefined>,
-  { timeoutMs = 15_000, intervalMs = 100 } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await fn();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ''}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
 }
 
 /** A port nobody listens on now (the daemon that takes it may still lose a race: retried). */

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { expect } from 'vitest';
 import { type AppOptions, type AppRun, FIXTURES, spawnApp } from './app';
 import { fetchValues, metricNames, PminfoError, removePcpTmpDir } from './pcp';
+import { poll } from './poll';
 
 /** The fault app's own exit code: the agent must never change it. */
 export const EXIT_CODE = 5;
@@ -67,25 +68,12 @@ export function warningCodes(run: AppRun): string[] {
 }
 
 /** Polls `probe` until it returns something other than undefined; fails after `timeoutMs`. */
-export async function waitFor<T>(
+export function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined> | T | undefined,
   timeoutMs = 20_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${last ? `; last error: ${last}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return poll(what, probe, { timeoutMs });
 }
 
 /** A value as real PCP shows it now, or undefined when PCP has no such metric or instance. */
