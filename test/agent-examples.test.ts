@@ -3,10 +3,10 @@
 
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
 import { afterEach, expect, it } from 'vitest';
 import { type AppRun, ROOT, spawnApp } from './support/app';
 import { describePcp, fetchValues, removePcpTmpDir } from './support/pcp';
+import { poll } from './support/poll';
 
 const runs: AppRun[] = [];
 
@@ -82,17 +82,19 @@ describePcp('examples under the agent', () => {
     runs.push(run);
     const port = Number((await run.line(/^listening on/)).split(':').pop());
     for (const [method, p] of calls) await request(port, method, p);
-    // Read until the last request is in (a flush or two), or 10 s.
-    const deadline = Date.now() + 10_000;
-    let got: Record<string, number> = {};
-    do {
-      await new Promise((r) => setTimeout(r, 100));
-      const values = await fetchValues(run.pcpTmpDir, ['mmv.example.http.server.requests']);
-      got = {};
-      for (const [inst, v] of values.get('mmv.example.http.server.requests')?.values ?? [])
-        if (Number(v) > 0) got[String(inst)] = Number(v);
-    } while (!isDeepStrictEqual(got, expected) && Date.now() < deadline);
-    expect(got).toEqual(expected);
+    // Read until the last request is in (a flush or two).
+    await poll(
+      'the requests in PCP',
+      async () => {
+        const values = await fetchValues(run.pcpTmpDir, ['mmv.example.http.server.requests']);
+        const got: Record<string, number> = {};
+        for (const [inst, v] of values.get('mmv.example.http.server.requests')?.values ?? [])
+          if (Number(v) > 0) got[String(inst)] = Number(v);
+        expect(got).toEqual(expected);
+        return got;
+      },
+      { timeoutMs: 10_000 },
+    );
     run.child.kill('SIGINT');
     await run.exited();
   });

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readMmvFile } from '../src/mmv/reader';
 import { type AppRun, spawnApp } from './support/app';
 import { describePcp, fetchValues, metricNames, pminfoArgs, removePcpTmpDir } from './support/pcp';
+import { poll } from './support/poll';
 
 const runs: AppRun[] = [];
 
@@ -219,14 +220,16 @@ describePcp('what PCP sees of several processes', () => {
         env: { ...process.env, PCP_TMP_DIR: run.pcpTmpDir, PCP_DERIVED_CONFIG: config },
         encoding: 'utf8',
       });
-    // Read until both workers' last requests are in (a flush or two), or 10 s.
-    const deadline = Date.now() + 10_000;
-    let out = '';
-    do {
-      await new Promise((r) => setTimeout(r, 100));
-      out = total();
-    } while (!/value 10\s*$/.test(out) && Date.now() < deadline);
-    expect(out).toMatch(/shop\.requests\s+value 10\s*$/);
+    // Read until both workers' last requests are in (a flush or two).
+    await poll(
+      'the derived total in PCP',
+      () => {
+        const out = total();
+        expect(out).toMatch(/shop\.requests\s+value 10\s*$/);
+        return out;
+      },
+      { timeoutMs: 10_000 },
+    );
     run.send('quit');
     await run.exited();
   });

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { type AppRun, ROOT, spawnApp } from './support/app';
 import { describePcp, fetchValues, type MetricValues, removePcpTmpDir } from './support/pcp';
+import { poll } from './support/poll';
 
 const OUT = path.join(ROOT, 'dist', '.decorator-fixtures', `example-${process.pid}`);
 const runs: AppRun[] = [];
@@ -60,17 +61,19 @@ describePcp('examples/decorated-service.ts', () => {
     statuses.push(await request(port, 'POST', '/orders/kiwi'));
     expect(statuses).toEqual([201, 201, 201, 409, 201, 200, 200, 404]);
 
-    const deadline = Date.now() + 10_000;
-    let m = await fetchValues(run.pcpTmpDir, ['mmv.shop']);
-    // The last request's instance too: a flush may fall between the quotes and the 404.
-    const arrived = () =>
-      byInstance(m.get('mmv.shop.methods.OrderService.quote.count'))[''] === 2 &&
-      'POST:_unmatched:404' in byInstance(m.get('mmv.shop.http.server.methods.time'));
-    while (!arrived()) {
-      if (Date.now() > deadline) throw new Error('the counts never reached PCP');
-      await new Promise((r) => setTimeout(r, 150));
-      m = await fetchValues(run.pcpTmpDir, ['mmv.shop']);
-    }
+    // Until the last request's instance is in too: a flush may fall between the quotes and
+    // the 404.
+    const m = await poll(
+      'the counts in PCP',
+      async () => {
+        const v = await fetchValues(run.pcpTmpDir, ['mmv.shop']);
+        const arrived =
+          byInstance(v.get('mmv.shop.methods.OrderService.quote.count'))[''] === 2 &&
+          'POST:_unmatched:404' in byInstance(v.get('mmv.shop.http.server.methods.time'));
+        return arrived ? v : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 150 },
+    );
     const get = (name: string) => byInstance(m.get(`mmv.shop.${name}`));
     expect(get('methods.OrderService.place.count')).toEqual({ '': 5 });
     expect(get('methods.OrderService.place.errors')).toEqual({ '': 1 }); // out of stock
