@@ -378,6 +378,32 @@ describe('plain http server', () => {
     expect(num('http.server.requests', 'GET:/before:200')).toBe(1);
   });
 
+  it('keeps what it counted when disabled before a flush, and requests that end after', async () => {
+    start();
+    let slow: http.ServerResponse | undefined;
+    const closed: Promise<void>[] = [];
+    const server = http.createServer((req, res) => {
+      closed.push(new Promise((r) => res.on('close', () => r())));
+      if (req.url === '/slow') slow = res;
+      else res.end('ok');
+    });
+    const port = await listen(server);
+    await send(port, '/quick');
+    const late = send(port, '/slow');
+    await until('the slow request begun', () => slow !== undefined);
+    await closed[0]; // /quick recorded by the agent's listener, before this one; no flush yet
+    instrumentation?.disable();
+    expect(num('http.server.requests', 'GET:/quick:200')).toBe(1);
+    expect(num('http.server.in_flight')).toBe(1);
+    slow?.end('late');
+    await late;
+    await closed[1];
+    expect(num('http.server.requests', 'GET:/quick:200')).toBe(1);
+    expect(num('http.server.requests', 'GET:/slow:200')).toBe(1);
+    expect(num('http.server.response_bytes', 'GET:/slow:200')).toBeGreaterThan(0);
+    expect(num('http.server.in_flight')).toBe(0);
+  });
+
   it('is not enabled twice', () => {
     const a = start();
     const second = httpServerInstrumentation();

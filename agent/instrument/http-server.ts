@@ -96,10 +96,18 @@ class Pending {
   }
 }
 
-/** The handles of one METHOD:route:status instance, looked up once. */
+/**
+ * The handles of one METHOD:route:status instance, looked up once, and what its requests
+ * added since the last flush: counted here, on the object each request finds anyway, and
+ * added to the metrics before each flush (fold()).
+ */
 class RouteHandles {
   declare readonly method: string;
   declare readonly status: number;
+  /** Requests, and bytes read and written, since the last fold. */
+  declare requestsSince: number;
+  declare readSince: number;
+  declare writtenSince: number;
   declare readonly requests: Counter;
   declare readonly duration: Histogram;
   declare readonly requestBytes: Counter;
@@ -123,6 +131,9 @@ class RouteHandles {
   ) {
     this.method = method;
     this.status = status;
+    this.requestsSince = 0;
+    this.readSince = 0;
+    this.writtenSince = 0;
     this.requests = requests;
     this.duration = duration;
     this.requestBytes = requestBytes;
@@ -154,6 +165,9 @@ class ServerMetrics {
    */
   private readonly routes = new Map<string, RouteHandles[]>();
   private overflow: RouteHandles | undefined;
+  /** Requests begun and ended: http.server.in_flight is their difference, set at each fold. */
+  private begun = 0;
+  private ended = 0;
   /** Routes past maxRoutes, each counted once in pcp_agent.instances.overflowed. */
   private readonly folded = new FoldedNames();
   private warnedRoutes = false;
@@ -247,7 +261,7 @@ class ServerMetrics {
       );
       (res as Observed)[PENDING] = p;
       (res as ServerResponse).on('close', onResponseClose);
-      this.inFlight.inc();
+      this.begun++;
       return p;
     } catch (err) {
       this.fault('observing the start of a request failed', err);
@@ -278,7 +292,7 @@ class ServerMetrics {
   /** The response closed, finished or not: records the request. Never throws. */
   end(res: ServerResponse, p: Pending): void {
     try {
-      this.inFlight.dec();
+      this.ended++;
       const ms = performance.now() - p.start;
       const req = res.req;
       // Finished: every byte handed to the connection. Otherwise the connection closed first.
@@ -286,7 +300,7 @@ class ServerMetrics {
       const status = finished ? res.statusCode | 0 : ABORTED_STATUS;
       const route = routeOf(req, p.url, status);
       const h = this.handles(typeof req.method === 'string' ? req.method : 'GET', route, status);
-      h.requests.inc();
+      h.requestsSince++;
       h.duration.record(Math.max(ms, 0));
       const socket = p.socket;
       if (socket !== null) this.countBytes(socket as Socket & Marked, h);
@@ -297,6 +311,8 @@ class ServerMetrics {
         if (state.timerTime > 0) h.timerTime?.add(state.timerTime);
         if (state.methodTime > 0) h.methodTime?.add(state.methodTime);
       }
+      // Begun before disable() and ended after it: no flush folds for us any more.
+      if (active !== this) this.fold();
     } catch (err) {
       this.fault('recording a request failed', err);
     }
@@ -320,12 +336,12 @@ class ServerMetrics {
     if (typeof read === 'number') {
       const delta = read - (socket[READ_MARK] ?? 0);
       socket[READ_MARK] = read;
-      if (delta > 0) h.requestBytes.add(delta);
+      if (delta > 0) h.readSince += delta;
     }
     if (typeof written === 'number') {
       const delta = written - (socket[WRITTEN_MARK] ?? 0);
       socket[WRITTEN_MARK] = written;
-      if (delta > 0) h.responseBytes.add(delta);
+      if (delta > 0) h.writtenSince += delta;
     }
   }
 
@@ -404,12 +420,44 @@ class ServerMetrics {
     );
   }
 
+  /**
+   * Adds what each instance's requests counted since the last fold to its metrics, and sets
+   * http.server.in_flight: before each flush, so PCP reads the same values as before. A
+   * request then updates its instance's RouteHandles and the duration histogram. The three
+   * counter updates and two gauge updates this replaces reached four more objects and their
+   * arrays, each a cache miss in a server paced at 2000 requests a second beside others: the
+   * agent read 0.6 points lower with this in eight runs (README, HTTP overhead).
+   */
+  fold(): void {
+    for (const list of this.routes.values()) {
+      for (let i = 0; i < list.length; i++) foldHandles(list[i]);
+    }
+    if (this.overflow !== undefined) foldHandles(this.overflow);
+    this.inFlight.set(this.begun - this.ended);
+  }
+
   fault(what: string, err: unknown): void {
     try {
       this.ctx.fault(CODE, what, err);
     } catch {
       // fault never throws by contract; the app must not see it even if it did
     }
+  }
+}
+
+/** One instance's counts since the last fold, added to its metrics. */
+function foldHandles(h: RouteHandles): void {
+  if (h.requestsSince > 0) {
+    h.requests.add(h.requestsSince);
+    h.requestsSince = 0;
+  }
+  if (h.readSince > 0) {
+    h.requestBytes.add(h.readSince);
+    h.readSince = 0;
+  }
+  if (h.writtenSince > 0) {
+    h.responseBytes.add(h.writtenSince);
+    h.writtenSince = 0;
   }
 }
 
@@ -495,6 +543,7 @@ function unpatchEmit(): void {
 /** Server metrics for http and https servers; see the module comment. */
 export function httpServerInstrumentation(): Instrumentation {
   let metrics: ServerMetrics | null = null;
+  let unsubscribe: (() => void) | null = null;
   return {
     name: 'http',
     enable(ctx: AgentContext): void {
@@ -510,6 +559,8 @@ export function httpServerInstrumentation(): Instrumentation {
         return;
       }
       active = metrics;
+      const m = metrics;
+      unsubscribe = ctx.registry.beforeFlush(() => m.fold());
       patchEmit(http.Server.prototype as unknown as { emit: Emit });
       patchEmit(https.Server.prototype as unknown as { emit: Emit });
       startRouteTagging();
@@ -521,6 +572,9 @@ export function httpServerInstrumentation(): Instrumentation {
         unpatchEmit();
         stopRouteTagging();
       }
+      unsubscribe?.();
+      unsubscribe = null;
+      metrics.fold(); // what was counted since the last flush, for the next one
       metrics = null;
     },
   };
