@@ -623,6 +623,30 @@ describe('kinds', () => {
     expect(value(read(r), 'lat.count')).toBe(2n);
   });
 
+  it('a histogram without buckets writes nothing past its own values', () => {
+    const r = registry();
+    const h = r.histogram('lat', { window: 0 });
+    const after = r.counter('after');
+    const next = r.gauge('next');
+    const v = r.histogram('vec', { indom: r.instanceDomain('d', { instances: ['a', 'b'] }) });
+    const last = r.gauge('last');
+    r.start();
+    for (let k = 0; k < 5; k++) {
+      h.record(1);
+      v.instance('a').record(2);
+    }
+    r.flush();
+    const f = read(r);
+    expect(value(f, 'lat.count')).toBe(5n);
+    expect(value(f, 'after')).toBe(0n);
+    expect(value(f, 'next')).toBe(0);
+    expect(value(f, 'vec.count', 'a')).toBe(5n);
+    expect(value(f, 'vec.count', 'b')).toBe(0n);
+    expect(value(f, 'vec.sum', 'b')).toBe(0);
+    expect(value(f, 'last')).toBe(0);
+    expect([after.value, next.value, last.value]).toEqual([0, 0, 0]);
+  });
+
   it('names bucket bounds in help texts as numbers, negative ones too', () => {
     const r = registry();
     r.histogram('h', { buckets: [-1, 0.5], help: 'H' });

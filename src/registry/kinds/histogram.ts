@@ -99,6 +99,7 @@ export class Histogram implements SlotHolder {
     // record against 9.5 for the plain scan and 7.6 for this).
     const b = this.bounds;
     const n = b.length;
+    if (n === 0) return; // no buckets: the block has no raw counts to add to
     let k = n > 4 && value > b[(n >> 1) - 1] ? n >> 1 : 0;
     while (k < n && value > b[k]) k++;
     v[this.raw + k]++;
