@@ -24,4 +24,4 @@ echo "long-tests: PCP_AGENT_FUZZ_SEED=$PCP_AGENT_FUZZ_SEED PCP_AGENT_FUZZ_CASES=
 # The soak spawns an app under the agent from dist/, and the fuzz runs the built binary.
 npm run build --silent
 # One file at a time: the soak's steady rate is not shared with a fuzzer on the same cores.
-exec npx vitest run --maxWorkers=1 test/fuzz-reader.test.ts test/fuzz-api.test.ts test/soak.test.ts
+exec npx vitest run --maxWorkers=1 test/fuzz-reader.test.ts test/fuzz-api.test.ts test/registry-crosstalk.test.ts test/soak.test.ts

@@ -1,5 +1,6 @@
 // Every kind of metric updates its own values and no other's: generated sets of counters,
-// gauges, timers and histograms (with and without buckets), singletons and vectors, instances
+// gauges, timers, histograms (with and without buckets), raw metrics of each type and string
+// metrics, singletons and vectors, instances
 // added after the first updates (a re-layout), each value checked against a model in the file
 // our reader reads. A write past a metric's own slots shows up as a neighbour's wrong value.
 
@@ -24,10 +25,12 @@ afterEach(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-type Kind = 'counter' | 'gauge' | 'timer' | 'histogram';
+type Kind = 'counter' | 'gauge' | 'timer' | 'histogram' | 'raw' | 'string';
+type RawType = 'i32' | 'u32' | 'i64' | 'u64' | 'float' | 'double';
 
 const specArb = fc.record({
-  kind: fc.constantFrom<Kind>('counter', 'gauge', 'timer', 'histogram'),
+  kind: fc.constantFrom<Kind>('counter', 'gauge', 'timer', 'histogram', 'raw', 'string'),
+  rawType: fc.constantFrom<RawType>('i32', 'u32', 'i64', 'u64', 'float', 'double'),
   /** How many of BOUNDS a histogram has: 0 is none. */
   buckets: fc.integer({ min: 0, max: BOUNDS.length }),
   /** Instances at declaration: 0 is a singleton. */
@@ -37,7 +40,7 @@ const specArb = fc.record({
 });
 
 /** What one metric instance should read, by metric name suffix ('' for the metric itself). */
-type Expected = Map<string, number>;
+type Expected = Map<string, number | string>;
 
 /** The values the k-th update of a histogram instance records: 1 to 3 of them. */
 function observations(seed: number): number[] {
@@ -67,6 +70,10 @@ it('no update reaches another metric or instance', () => {
               return r.gauge(name, o);
             case 'timer':
               return r.timer(name, o);
+            case 'raw':
+              return r.metric(name, { ...o, type: s.rawType, semantics: 'instant' });
+            case 'string':
+              return r.string(name, o);
             default:
               return r.histogram(name, { ...o, window: 0, buckets: BOUNDS.slice(0, s.buckets) });
           }
@@ -83,28 +90,37 @@ it('no update reaches another metric or instance', () => {
             expected.set(`m${i}`, byInstance);
             names.forEach((inst, k) => {
               const target = (inst === '' ? h : h.instance(inst)) as Record<string, unknown>;
-              const e = byInstance.get(inst) ?? new Map<string, number>();
+              const e: Expected = byInstance.get(inst) ?? new Map();
               byInstance.set(inst, e);
               const seed = i * 31 + k * 7 + round;
+              const sum = (key: string, n: number) => e.set(key, ((e.get(key) as number) ?? 0) + n);
               if (s.kind === 'counter') {
                 (target as { add(n: number): void }).add(seed + 1);
-                e.set('', (e.get('') ?? 0) + seed + 1);
+                sum('', seed + 1);
+              } else if (s.kind === 'raw') {
+                // A value every type holds exactly: small, and a float's half.
+                const x = s.rawType === 'float' || s.rawType === 'double' ? seed + 0.5 : seed + 3;
+                (target as { set(n: number): void }).set(x);
+                e.set('', x);
+              } else if (s.kind === 'string') {
+                (target as { set(v: string): void }).set(`s${seed}`);
+                e.set('', `s${seed}`);
               } else if (s.kind === 'gauge') {
                 (target as { set(n: number): void }).set(seed + 0.25);
                 e.set('', seed + 0.25);
               } else if (s.kind === 'timer') {
                 (target as { record(n: number): void }).record(seed + 2);
-                e.set('.count', (e.get('.count') ?? 0) + 1);
-                e.set('.time', (e.get('.time') ?? 0) + seed + 2);
+                sum('.count', 1);
+                sum('.time', seed + 2);
               } else {
                 for (const x of observations(seed)) {
                   (target as { record(n: number): void }).record(x);
-                  e.set('.count', (e.get('.count') ?? 0) + 1);
-                  e.set('.sum', (e.get('.sum') ?? 0) + x);
+                  sum('.count', 1);
+                  sum('.sum', x);
                   const bounds = [...BOUNDS.slice(0, s.buckets), ...(s.buckets ? [Infinity] : [])];
                   for (const b of bounds) {
                     const key = `.bucket.${b === Infinity ? 'le_inf' : bucketName(b)}`;
-                    e.set(key, (e.get(key) ?? 0) + (x <= b ? 1 : 0));
+                    sum(key, x <= b ? 1 : 0);
                   }
                 }
               }
@@ -128,7 +144,8 @@ it('no update reaches another metric or instance', () => {
           for (const [inst, e] of byInstance) {
             for (const [suffix, want] of e) {
               const key = `${metric}${suffix}|${inst}`;
-              expect([key, Number(got.get(key))]).toEqual([key, want]);
+              const v = got.get(key);
+              expect([key, typeof v === 'string' ? v : Number(v)]).toEqual([key, want]);
             }
           }
         }
