@@ -218,6 +218,40 @@ describe('publishing', () => {
     expect(value(read(r), 'pcp_agent.errors')).toBe(1n);
   });
 
+  it('writes values again at the next flush after a write that failed', () => {
+    const r = registry({ selfMetrics: false });
+    const g = r.gauge('g');
+    r.start();
+    g.set(5);
+    // One EIO from the positioned write of the values, as a failing disk would give.
+    const writer = (r as unknown as { writer: { writeAt(b: Uint8Array, p: number): void } })
+      .writer;
+    const writeAt = writer.writeAt.bind(writer);
+    let fail = true;
+    writer.writeAt = (b, p) => {
+      if (fail) {
+        fail = false;
+        throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+      }
+      writeAt(b, p);
+    };
+    expect(r.flush()).toBe(false);
+    expect(value(read(r), 'g')).toBe(0);
+    expect(r.flush()).toBe(true); // nothing changed since, but the file is behind
+    expect(value(read(r), 'g')).toBe(5);
+    expect(r.flush()).toBe(false); // and then nothing more to write
+  });
+
+  it('publishes again at the next flush() when its file was deleted, with no timer', () => {
+    const r = registry({ selfMetrics: false });
+    const g = r.gauge('g');
+    r.start();
+    fs.unlinkSync(r.path);
+    g.set(7);
+    expect(r.flush()).toBe(true);
+    expect(value(read(r), 'g')).toBe(7);
+  });
+
   it('never writes through a symlink planted at the target path', () => {
     const victim = path.join(dir, 'victim');
     fs.writeFileSync(victim, 'precious');

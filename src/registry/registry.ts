@@ -125,6 +125,8 @@ export class Registry implements DomainOwner, FamilyContext {
   private started = false;
   private stopped = false;
   private yielded = false;
+  /** The values region's last positioned write failed: written whole at the next flush. */
+  private regionStale = false;
   /** Codes of the faults going on now: each is counted once, not at every retry. */
   private readonly failing = new Set<string>();
   /** The second in which our file last appeared in the directory; -1 when announced. */
@@ -596,6 +598,7 @@ export class Registry implements DomainOwner, FamilyContext {
    */
   flush(): boolean {
     if (!this.started || this.stopped) return false;
+    if (!this.checkIntact()) return false;
     const t0 = performance.now();
     try {
       this.sample();
@@ -606,10 +609,14 @@ export class Registry implements DomainOwner, FamilyContext {
         // values PCP already reads current in the file it has.
         if (!this.layout || !this.writer.isIntact()) return false;
       }
-      if (!this.layout.refresh(this.store)) return false;
+      // A region whose last write failed is written again even if no value changed since:
+      // refresh() already counts those values as written.
+      if (!this.layout.refresh(this.store) && !this.regionStale) return false;
       this.self?.flush.record((performance.now() - t0) * 1000);
       this.layout.refreshPassive(this.store); // the flush self-metric, in the same write
+      this.regionStale = true;
       this.writer.writeAt(this.layout.region, this.layout.regionOffset);
+      this.regionStale = false;
       this.failing.delete('PCP_AGENT_WARN_FLUSH');
       return true;
     } catch (err) {
@@ -674,6 +681,15 @@ export class Registry implements DomainOwner, FamilyContext {
   }
 
   private tick(): void {
+    this.flush();
+  }
+
+  /**
+   * Whether the file this registry writes is still its own, before each flush. A file
+   * deleted, truncated or replaced is published again (layoutDirty); one taken by another
+   * live process of the same name is yielded to: false, nothing written, until it is gone.
+   */
+  private checkIntact(): boolean {
     if (this.writer.isOpen && !this.writer.isIntact()) {
       // Another live process published a file of the same name: taking it back at every
       // flush would make PCP's values jump between the two, so yield until it is gone.
@@ -686,7 +702,7 @@ export class Registry implements DomainOwner, FamilyContext {
             `${this.path} was replaced by process ${owner} using the same name; this process's metrics are not published until it is gone`,
           );
         }
-        return;
+        return false;
       }
       // Deleted, truncated or replaced by someone else (or that process died): publish again.
       if (!this.yielded) {
@@ -698,7 +714,7 @@ export class Registry implements DomainOwner, FamilyContext {
       this.yielded = false;
       this.layoutDirty = true;
     }
-    this.flush();
+    return true;
   }
 
   private layoutInput(generation: bigint): LayoutInput {
