@@ -479,10 +479,21 @@ describe('instance domains', () => {
     expect(value(f, 'pcp_agent.instances.overflowed')).toBe(0n);
   });
 
-  it('reserves _overflow', () => {
+  it('reserves _overflow, and the first word _overflow', () => {
     const r = registry();
-    const d = r.instanceDomain('d');
+    const d = r.instanceDomain('d', { maxInstances: 1 });
     expect(() => d.add('_overflow')).toThrow(/reserved/);
+    // PCP clients key instances by their first word: this one would pass for _overflow, and
+    // the overflow instance could not be added beside it.
+    expect(() => d.add('_overflow tail')).toThrow(
+      /instance name "_overflow tail" starts with the word "_overflow", reserved for the overflow instance/,
+    );
+    const c = r.counter('c', { indom: d });
+    expect(() => c.instance('_overflow x')).toThrow(/reserved/);
+    c.instance('a').inc();
+    c.instance('b').inc(); // past the cap: folded into _overflow, which can be added
+    r.start();
+    expect(value(read(r), 'c', '_overflow')).toBe(1n);
   });
 });
 

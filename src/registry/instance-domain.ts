@@ -150,6 +150,14 @@ export class InstanceDomain {
   private append(s: InstanceSpec): number {
     checkInstanceName(s.name);
     const word = firstWord(s.name);
+    if (word === OVERFLOW_INSTANCE && s.name !== OVERFLOW_INSTANCE) {
+      // PCP clients would take it for the overflow instance, and the overflow instance
+      // could no longer be added once it exists.
+      throw new PcpAgentError(
+        'PCP_AGENT_ERR_INSTANCE',
+        `instance name ${quote(s.name)} starts with the word ${quote(OVERFLOW_INSTANCE)}, reserved for the overflow instance of domain ${quote(this.name)} (PCP clients identify an instance by its first word)`,
+      );
+    }
     const clash = this.byFirstWord.get(word);
     if (clash !== undefined) {
       throw new PcpAgentError(
