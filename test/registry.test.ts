@@ -98,6 +98,29 @@ describe('publishing', () => {
     expect(value(read(r), 'hits')).toBe(1n);
   });
 
+  it("gives a string's initial value to every instance, those added later too", () => {
+    const r = registry();
+    const single = r.string('version', { value: '1.2.3' });
+    const modes = r.string('mode', {
+      value: 'on',
+      indom: r.instanceDomain('d', { instances: ['a'], maxInstances: 2 }),
+    });
+    r.start();
+    modes.instance('b'); // added after declaration
+    modes.instance('c'); // past the cap: _overflow, added now
+    modes.instance('a').set('off');
+    r.flush();
+    const f = read(r);
+    expect(value(f, 'version')).toBe('1.2.3');
+    expect([value(f, 'mode', 'a'), value(f, 'mode', 'b'), value(f, 'mode', '_overflow')]).toEqual([
+      'off',
+      'on',
+      'on',
+    ]);
+    expect(single.value).toBe('1.2.3');
+    expect(modes.instance('b').value).toBe('on');
+  });
+
   it('shows every update after a flush, with one write of the values region', () => {
     const r = registry();
     const c = r.counter('hits');
@@ -224,8 +247,7 @@ describe('publishing', () => {
     r.start();
     g.set(5);
     // One EIO from the positioned write of the values, as a failing disk would give.
-    const writer = (r as unknown as { writer: { writeAt(b: Uint8Array, p: number): void } })
-      .writer;
+    const writer = (r as unknown as { writer: { writeAt(b: Uint8Array, p: number): void } }).writer;
     const writeAt = writer.writeAt.bind(writer);
     let fail = true;
     writer.writeAt = (b, p) => {

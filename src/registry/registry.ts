@@ -361,20 +361,12 @@ export class Registry implements DomainOwner, FamilyContext {
   ): StringMetric | MetricVector<StringMetric> {
     if (options.value !== undefined)
       checkString(options.value, `value of string metric ${quote(name)}`);
-    const result = this.build(
+    return this.build(
       name,
       options,
-      (indom) => new StringFamily(this, name, indom, 1),
+      (indom) => new StringFamily(this, name, indom, options.value ?? ''),
       StringFamily.specs(options),
     );
-    if (options.value !== undefined) {
-      if (result instanceof MetricVector) {
-        for (const inst of result.indom.instances) result.instance(inst.name).set(options.value);
-      } else {
-        result.set(options.value);
-      }
-    }
-    return result;
   }
 
   /** A metric of any numeric PCP type, with explicit semantics and units. */

@@ -1,14 +1,15 @@
 // String metric: text of at most 255 bytes (a version, a mode). Checked on every set.
 
 import { Units as U } from '../../mmv/units';
-import { Family, type MetricOptions } from '../metric';
+import type { InstanceDomain } from '../instance-domain';
+import { Family, type FamilyContext, type MetricOptions } from '../metric';
 import { checkString } from '../validate';
 import { type MetricSpec, singleSpec } from './spec';
 
 export interface StringOptions extends MetricOptions {
   /** A fixed item number (0-1023); by default a stable hash of the name. */
   item?: number;
-  /** The initial value. */
+  /** The initial value, of every instance, those added later included; default ''. */
   value?: string;
   /** Default 'discrete'. */
   semantics?: 'instant' | 'discrete';
@@ -34,6 +35,17 @@ export class StringMetric {
 }
 
 export class StringFamily extends Family<StringMetric> {
+  /** @internal */
+  constructor(
+    ctx: FamilyContext,
+    name: string,
+    indom: InstanceDomain | null,
+    /** What each instance reads until it is set. */
+    private readonly initial: string,
+  ) {
+    super(ctx, name, indom, 1);
+  }
+
   static specs(options: StringOptions): MetricSpec[] {
     return singleSpec(options, {
       type: 'string',
@@ -43,7 +55,7 @@ export class StringFamily extends Family<StringMetric> {
   }
 
   protected override initBlock(block: number): void {
-    this.ctx.store.strings[block] = '';
+    this.ctx.store.strings[block] = this.initial;
   }
 
   protected createHandle(block: number): StringMetric {
