@@ -501,6 +501,17 @@ describe('instance domains', () => {
     expect(value(f, 'pcp_agent.instances.overflowed')).toBe(0n);
   });
 
+  it('caps add() and instance() alike: the overflow instance is not one of maxInstances', () => {
+    const r = registry();
+    const d = r.instanceDomain('d', { maxInstances: 2 });
+    const c = r.counter('c', { indom: d });
+    c.instance('a').inc();
+    c.instance('_overflow').inc(); // asked for by name, as the agent's own caps do
+    expect(d.add('b')).toBe(2); // the second of two
+    expect(() => d.add('c')).toThrow(/at its cap of 2 instances/);
+    expect(d.instances.map((i) => i.name)).toEqual(['a', '_overflow', 'b']);
+  });
+
   it('reserves _overflow, and the first word _overflow', () => {
     const r = registry();
     const d = r.instanceDomain('d', { maxInstances: 1 });

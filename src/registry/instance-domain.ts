@@ -104,7 +104,7 @@ export class InstanceDomain {
         `instance name ${quote(s.name)} is reserved for the overflow instance of domain ${quote(this.name)}`,
       );
     }
-    if (this.list.length >= this.maxInstances) {
+    if (this.named() >= this.maxInstances) {
       throw new PcpAgentError(
         'PCP_AGENT_ERR_INSTANCE',
         `cannot add instance ${quote(s.name)}: domain ${quote(this.name)} is at its cap of ${this.maxInstances} instances`,
@@ -129,14 +129,16 @@ export class InstanceDomain {
     // Asked for by name (an instrumentation's own cap folded something into it): no name of
     // the domain's was dropped here, so nothing is counted; labels apply if it is created now.
     if (name === OVERFLOW_INSTANCE) return this.overflow(labels);
-    if (
-      this.list.length - (this.overflowIndex >= 0 ? 1 : 0) >= this.maxInstances ||
-      !this.owner.canAddInstance(this)
-    ) {
+    if (this.named() >= this.maxInstances || !this.owner.canAddInstance(this)) {
       this.owner.overflowed(this);
       return this.overflow();
     }
     return this.append({ name, labels });
+  }
+
+  /** Instances other than the overflow instance: what maxInstances caps. */
+  private named(): number {
+    return this.list.length - (this.overflowIndex >= 0 ? 1 : 0);
   }
 
   /** The overflow instance's index, added if new and there is room; -1 if there is none. */
