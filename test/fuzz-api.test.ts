@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type ErrorCode, PcpAgentError, quote } from '../src/errors';
 import { readMmvFile } from '../src/mmv/reader';
 import type { Units } from '../src/mmv/units';
-import { type InstanceDomain, OVERFLOW_INSTANCE } from '../src/registry/instance-domain';
+import type { InstanceDomain } from '../src/registry/instance-domain';
 import type { MetricVector } from '../src/registry/metric';
 import { Registry } from '../src/registry/registry';
 import type { LabelValue } from '../src/registry/validate';
@@ -422,9 +422,9 @@ function apply(run: Run, dir: string, tag: number): Applied {
     if (ok === null) return false;
     if (!known) {
       domain.names.push(spec.name);
-      // instance('_overflow') is the shared overflow instance (the agent's route cap uses it):
-      // it takes no labels of its own, whoever asks for it.
-      instanceLabels.get(indom)!.set(spec.name, spec.name === OVERFLOW_INSTANCE ? {} : (il ?? {}));
+      // instance('_overflow', labels) creates the overflow instance with those labels, as
+      // any instance: only the first call that creates it gives it labels.
+      instanceLabels.get(indom)!.set(spec.name, il ?? {});
     }
     return true;
   }
