@@ -571,7 +571,7 @@ export class Registry implements DomainOwner, FamilyContext {
     this.sample();
     this.tryPublish();
     if (this.flushInterval > 0) {
-      this.flushTimer = setInterval(() => this.tick(), this.flushInterval);
+      this.flushTimer = setInterval(() => this.flush(), this.flushInterval);
       this.flushTimer.unref();
     }
     if (this.options.removeOnExit !== false) {
@@ -670,10 +670,6 @@ export class Registry implements DomainOwner, FamilyContext {
       }
     }
     for (const s of this.samplers) s.sample(now);
-  }
-
-  private tick(): void {
-    this.flush();
   }
 
   /**
