@@ -443,6 +443,17 @@ describe('validation', () => {
     expect(m.value).toBe(7);
   });
 
+  it('a float metric reads back the float the file holds, and adds in it', () => {
+    const r = registry();
+    const f = r.metric('ratio', { type: 'float', semantics: 'instant' });
+    f.set(0.1);
+    expect(f.value).toBe(Math.fround(0.1));
+    f.add(0.2);
+    expect(f.value).toBe(Math.fround(Math.fround(0.1) + 0.2));
+    r.start();
+    expect(value(read(r), 'ratio')).toBe(f.value);
+  });
+
   it('keeps what was recorded when a registration fails', () => {
     const r = registry();
     const c = r.counter('c');

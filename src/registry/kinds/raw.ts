@@ -60,7 +60,8 @@ export class RawMetric implements SlotHolder {
         `metric ${quote(this.name)} of type ${this.type} holds ${integral ? 'integers' : 'numbers'} from ${min} to ${max}, got ${quote(value)}`,
       );
     }
-    this.v[this.i] = value;
+    // A float is what the file holds and PCP shows: value reads the same, and add() sums in it.
+    this.v[this.i] = this.type === 'float' ? Math.fround(value) : value;
   }
 
   add(delta: number): void {
