@@ -1,9 +1,9 @@
 // Every kind of metric updates its own values and no other's: generated sets of counters,
 // gauges, timers, histograms (with and without buckets), raw metrics of each type and string
-// metrics, singletons and vectors, instances
-// added after the first updates (a re-layout), each value checked against a model: in the
-// file as our reader reads it, and for a few sets as real PCP serves it. A write past a
-// metric's own slots shows up as a neighbour's wrong value.
+// metrics, singletons and vectors, with instances added after the first updates (a
+// re-layout), each value checked against a model: in the file as our reader reads it, and for
+// a few sets as real PCP serves it. A write past a metric's own slots shows up as a
+// neighbour's wrong value.
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
