@@ -15,6 +15,7 @@ import {
   type MetricValues,
   removePcpTmpDir,
 } from './support/pcp';
+import { poll } from './support/poll';
 
 type Mode = 'legacy' | 'standard';
 
@@ -75,18 +76,15 @@ async function eventually(
   prefix: string,
   check: (m: Map<string, unknown>) => void,
 ): Promise<Map<string, unknown>> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    let m = new Map<string, unknown>();
-    try {
-      m = flatten(await fetchValues(run.pcpTmpDir, [prefix]), prefix);
+  return poll(
+    `${prefix} in PCP`,
+    async () => {
+      const m = flatten(await fetchValues(run.pcpTmpDir, [prefix]), prefix);
       check(m);
       return m;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
+    },
+    { timeoutMs: 10_000, intervalMs: 150 },
+  );
 }
 
 const EXPECTED: Record<string, number> = {
