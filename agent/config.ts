@@ -81,7 +81,16 @@ export const SETTINGS: readonly Setting[] = [
     key: 'runtime',
     kind: 'boolean',
     shown: String(DEFAULT_CONFIG.runtime),
-    meaning: 'Runtime metrics: event loop, GC, memory, CPU, resources, file descriptors.',
+    meaning:
+      'Runtime metrics: event loop, memory, CPU, resources, file descriptors (and GC, below).',
+  },
+  {
+    env: 'PCP_AGENT_GC',
+    key: 'gc',
+    kind: 'boolean',
+    shown: String(DEFAULT_CONFIG.gc),
+    meaning:
+      'Garbage collections and their pauses by kind (`runtime.gc.*`), with the runtime metrics. Off by default: Node builds four deprecated accessors for every collection it reports, which cost a hello-world server 2–5% more CPU per request here (see [HTTP overhead](#http-overhead)).',
   },
   {
     env: 'PCP_AGENT_CONTEXT',

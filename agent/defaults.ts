@@ -11,6 +11,7 @@ export const DEFAULT_CONFIG: Readonly<AgentConfig> = Object.freeze({
   httpClient: true,
   timers: true,
   runtime: true,
+  gc: false,
   context: false,
   maxRoutes: 100,
   maxHosts: 100,

@@ -19,8 +19,13 @@ export interface AgentConfig {
   httpClient: boolean;
   /** Instrument timers. */
   timers: boolean;
-  /** Sample runtime metrics (event loop, GC, memory, CPU, resources) at each flush. */
+  /** Sample runtime metrics (event loop, memory, CPU, resources) at each flush. */
   runtime: boolean;
+  /**
+   * With runtime: garbage collections by kind (a PerformanceObserver of 'gc' entries). Off by
+   * default for what Node does for each entry (agent/runtime/gc.ts).
+   */
+  gc: boolean;
   /** Attribute time in timers and decorated methods to the request being served (AsyncLocalStorage). */
   context: boolean;
   /** Most distinct server routes; the rest fold into `_overflow`. */

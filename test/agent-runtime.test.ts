@@ -2,6 +2,7 @@
 // resources, file descriptors and versions, after known activity in this process.
 
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -42,7 +43,8 @@ let agent: TestAgent;
 let runtime: Instrumentation;
 
 beforeEach(() => {
-  agent = makeTestAgent();
+  // GC metrics are off by default (PCP_AGENT_GC); on here, and off in 'GC off by default'.
+  agent = makeTestAgent({ gc: true });
   runtime = runtimeInstrumentation();
   runtime.enable(agent);
 });
@@ -263,6 +265,29 @@ describe('garbage collection', () => {
     }
     expect(count).toBeGreaterThanOrEqual(count0 + N);
     expect(num(agent.value('runtime.gc.time', 'major'))).toBeGreaterThan(time0);
+  });
+});
+
+describe('GC off by default', () => {
+  it('declares no runtime.gc metric and observes no gc entries, the rest sampled as usual', async () => {
+    const plain = makeTestAgent();
+    const observe = vi.spyOn(PerformanceObserver.prototype, 'observe');
+    const off = runtimeInstrumentation();
+    try {
+      off.enable(plain);
+      expect(observe).not.toHaveBeenCalled();
+      forcedGc()();
+      await sleep(20);
+      const names = [...plain.values().keys()];
+      expect(names.filter((n) => n.startsWith('runtime.gc'))).toEqual([]);
+      expect(names).toEqual(expect.arrayContaining(['runtime.heap.used', 'runtime.cpu.user']));
+      expect(num(plain.value('runtime.heap.used'))).toBeGreaterThan(0);
+      expect(plain.faults).toEqual([]);
+    } finally {
+      observe.mockRestore();
+      off.disable();
+      plain.close();
+    }
   });
 });
 

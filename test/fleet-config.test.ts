@@ -249,10 +249,15 @@ describeDaemons('the installed configuration, run by real PCP against live apps'
     const port = await freePort();
     // shop: one process with known traffic (12 users, 3 failed orders, 2 unknown URLs);
     // farm: a node:cluster app with two workers, 10 requests between them.
-    shop = spawnApp('fleet.cjs', { pcpTmpDir: pmcd.pcpTmpDir, env: { PCP_AGENT_NAME: 'shop' } });
+    // GC metrics on (PCP_AGENT_GC, off by default): the :<process>-gc views and the GC totals
+    // read them.
+    shop = spawnApp('fleet.cjs', {
+      pcpTmpDir: pmcd.pcpTmpDir,
+      env: { PCP_AGENT_NAME: 'shop', PCP_AGENT_GC: 'true' },
+    });
     farm = spawnApp('cluster.cjs', {
       pcpTmpDir: pmcd.pcpTmpDir,
-      env: { PCP_AGENT_NAME: 'farm', PORT: String(port) },
+      env: { PCP_AGENT_NAME: 'farm', PORT: String(port), PCP_AGENT_GC: 'true' },
     });
     await Promise.all([shop.line(/^READY/), farm.line(/^READY/)]);
     for (let k = 0; k < 10; k++) await get(`http://127.0.0.1:${port}/items/${k}`);
