@@ -159,6 +159,22 @@ describe('plain http server', () => {
     expect([...instances('http.server.requests').keys()]).toEqual(['GET:/users/:id:200']);
   });
 
+  it('records every duration, past the 64 an instance queues between flushes', async () => {
+    // Durations are queued per instance and recorded 64 at a time and at each flush: 130 is
+    // two full queues and 2 more; 64 exactly is one full queue and nothing left over.
+    start();
+    const port = await listen(plainServer());
+    await sendAll(port, Array.from({ length: 64 }, () => '/q'));
+    await settled();
+    expect(num('http.server.duration.count', 'GET:/q:200')).toBe(64);
+    await sendAll(port, Array.from({ length: 66 }, () => '/q'));
+    await settled();
+    expect(num('http.server.requests', 'GET:/q:200')).toBe(130);
+    expect(num('http.server.duration.count', 'GET:/q:200')).toBe(130);
+    expect(num('http.server.duration.bucket.le_inf', 'GET:/q:200')).toBe(130);
+    expect(num('http.server.duration.sum', 'GET:/q:200')).toBeGreaterThan(0);
+  });
+
   it('gives each instance method, route and status labels', async () => {
     start();
     const port = await listen(plainServer());

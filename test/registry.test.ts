@@ -9,7 +9,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findPcpTmpDir } from '../src/file/paths';
 import { type MmvFile, readMmvFile } from '../src/mmv/reader';
 import { Units } from '../src/mmv/units';
-import { HdrHistogram } from '../src/registry/kinds/hdr';
 import { bucketName } from '../src/registry/kinds/histogram';
 import { MAX_METRICS, Registry, type RegistryOptions } from '../src/registry/registry';
 import { FOLD_AT } from '../src/registry/store';
@@ -698,46 +697,6 @@ describe('kinds', () => {
       }
       expect(value(f, 'h.bucket.le_inf')).toBe(BigInt(values.length));
     }
-  });
-
-  it('counts queued histogram values exactly as counting each at once would', () => {
-    // record() queues values and counts 64 at a time, before each flush and before count or
-    // sum is read: 1000 values are 15 full queues and 40 more. The figures are checked
-    // against the values counted one by one here: the same sum in the same order, a plain
-    // count per bucket, and an HDR histogram given each value.
-    const r = registry();
-    const bounds = [5, 25, 100];
-    const h = r.histogram('q', { buckets: bounds, window: 0 });
-    const values = Array.from({ length: 1000 }, (_, k) => ((k * 7919) % 1000) / 7 + (k % 3) * 0.1);
-    const hdr = new HdrHistogram(3);
-    let sum = 0;
-    for (const [k, x] of values.entries()) {
-      h.record(x);
-      sum += x;
-      hdr.record(Math.max(1, Math.round(x * 1000)));
-      if (k === 9) expect([h.count, h.sum]).toEqual([10, sum]); // read while values are queued
-    }
-    expect(() => h.record(-1)).toThrow(/finite number >= 0/);
-    r.start();
-    const f = read(r);
-    expect(value(f, 'q.count')).toBe(1000n);
-    expect(value(f, 'q.sum')).toBe(sum);
-    for (const bound of bounds) {
-      expect(value(f, `q.bucket.${bucketName(bound)}`)).toBe(
-        BigInt(values.filter((x) => x <= bound).length),
-      );
-    }
-    expect(value(f, 'q.min')).toBe(hdr.min / 1000);
-    expect(value(f, 'q.max')).toBe(hdr.max / 1000);
-    for (const p of [50, 90, 99]) expect(value(f, `q.p${p}`)).toBe(hdr.percentile(p) / 1000);
-    // The next window has the values recorded since, though fewer than a queue.
-    h.record(3);
-    h.record(4);
-    r.flush();
-    const g = read(r);
-    expect(value(g, 'q.count')).toBe(1002n);
-    expect(value(g, 'q.max') as number).toBeCloseTo(4, 2);
-    expect(value(g, 'q.min') as number).toBeCloseTo(3, 2);
   });
 
   it('histogram percentiles cover one window, then the next', () => {

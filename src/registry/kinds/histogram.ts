@@ -42,9 +42,6 @@ export interface HistogramConfig {
 
 const MAX_RECORDABLE = Number.MAX_SAFE_INTEGER;
 
-/** Values a handle queues before counting them (512 bytes of queue a handle). */
-const QUEUED_MAX = 64;
-
 /** Block layout: count, sum, min, max, percentiles…, cumulative buckets…, raw buckets… */
 const COUNT = 0;
 const SUM = 1;
@@ -61,9 +58,6 @@ export class Histogram implements SlotHolder {
   declare private readonly raw: number;
   declare private readonly scale: number;
   declare private readonly name: string;
-  /** Values recorded and not yet counted, oldest first: see record(). */
-  declare private readonly queue: Float64Array;
-  declare private queued: number;
 
   /** @internal */
   constructor(
@@ -80,21 +74,9 @@ export class Histogram implements SlotHolder {
     this.raw = raw;
     this.scale = scale;
     this.name = name;
-    this.queue = new Float64Array(QUEUED_MAX);
-    this.queued = 0;
   }
 
-  /**
-   * Records one observation: a finite number >= 0, in the histogram's units.
-   *
-   * The value is checked and queued; it is counted (count, sum, bucket, the HDR histogram)
-   * when QUEUED_MAX are queued, before each flush, and before `count` or `sum` is read, in
-   * the order recorded, so every figure is what counting each value at once gives. Counting
-   * reaches five objects and arrays of its own (this handle's slots, its buckets' bounds, the
-   * HDR histogram and its counts), and a server paced beside others finds each of them cold
-   * at every request; queueing reaches this handle and one line of its queue, and the values
-   * are then counted together, warm.
-   */
+  /** Records one observation: a finite number >= 0, in the histogram's units. */
   record(value: number): void {
     if (!(value >= 0 && value < Infinity)) {
       throw new PcpAgentError(
@@ -102,21 +84,6 @@ export class Histogram implements SlotHolder {
         `histogram ${quote(this.name)}: a value must be a finite number >= 0, got ${quote(value)}`,
       );
     }
-    const n = this.queued;
-    this.queue[n] = value;
-    this.queued = n + 1;
-    if (n + 1 === QUEUED_MAX) this.countQueued();
-  }
-
-  /** @internal Counts the queued values, oldest first. */
-  countQueued(): void {
-    const n = this.queued;
-    this.queued = 0;
-    for (let k = 0; k < n; k++) this.count1(this.queue[k]);
-  }
-
-  /** Counts one checked value. */
-  private count1(value: number): void {
     // Math.round without its branch, which real data mispredicts half the time: for x >= 0,
     // x - floor(x) is exact and (fraction * 2) | 0 is 1 exactly when the fraction is >= 0.5.
     const x = value * this.scale;
@@ -139,12 +106,10 @@ export class Histogram implements SlotHolder {
   }
 
   get count(): number {
-    if (this.queued > 0) this.countQueued();
     return this.v[this.i + COUNT];
   }
 
   get sum(): number {
-    if (this.queued > 0) this.countQueued();
     return this.v[this.i + SUM];
   }
 }
@@ -201,8 +166,6 @@ export function histogramConfig(options: HistogramOptions, name: string): Histog
 
 export class HistogramFamily extends Family<Histogram> {
   private readonly hdrs = new Map<number, HdrHistogram>();
-  /** Every handle made, whose queued values sample() counts first. */
-  private readonly made: Histogram[] = [];
   private readonly bounds: Float64Array;
   private windowStart = Date.now();
 
@@ -295,25 +258,23 @@ export class HistogramFamily extends Family<Histogram> {
 
   protected createHandle(block: number): Histogram {
     const raw = FIRST_PERCENTILE + this.config.percentiles.length + this.config.buckets.length + 1;
-    const h = new Histogram(
-      block,
-      this.hdrs.get(block) as HdrHistogram,
-      this.bounds,
-      block + raw,
-      this.config.scale,
-      this.name,
+    return this.ctx.store.hold(
+      new Histogram(
+        block,
+        this.hdrs.get(block) as HdrHistogram,
+        this.bounds,
+        block + raw,
+        this.config.scale,
+        this.name,
+      ),
     );
-    this.made.push(h);
-    return this.ctx.store.hold(h);
   }
 
   /**
-   * @internal Called before each flush: the values each handle queued are counted, then
-   * cumulative buckets every time; min, max and
+   * @internal Called before each flush: cumulative buckets every time; min, max and
    * percentiles when a window ends, from that window, then the window restarts.
    */
   sample(now: number): void {
-    for (const h of this.made) h.countQueued();
     const v = this.ctx.store.f64;
     const nb = this.config.buckets.length;
     const firstBucket = FIRST_PERCENTILE + this.config.percentiles.length;
