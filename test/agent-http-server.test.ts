@@ -164,10 +164,16 @@ describe('plain http server', () => {
     // two full queues and 2 more; 64 exactly is one full queue and nothing left over.
     start();
     const port = await listen(plainServer());
-    await sendAll(port, Array.from({ length: 64 }, () => '/q'));
+    await sendAll(
+      port,
+      Array.from({ length: 64 }, () => '/q'),
+    );
     await settled();
     expect(num('http.server.duration.count', 'GET:/q:200')).toBe(64);
-    await sendAll(port, Array.from({ length: 66 }, () => '/q'));
+    await sendAll(
+      port,
+      Array.from({ length: 66 }, () => '/q'),
+    );
     await settled();
     expect(num('http.server.requests', 'GET:/q:200')).toBe(130);
     expect(num('http.server.duration.count', 'GET:/q:200')).toBe(130);

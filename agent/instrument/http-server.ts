@@ -310,7 +310,7 @@ class ServerMetrics {
       const h = this.handles(typeof req.method === 'string' ? req.method : 'GET', route, status);
       h.requestsSince++;
       const n = h.queued;
-      h.durations[n] = ms > 0 ? ms : 0;
+      h.durations[n] = Math.max(ms, 0);
       h.queued = n + 1;
       if (n + 1 === QUEUED_DURATIONS) recordDurations(h);
       const socket = p.socket;
