@@ -28,6 +28,16 @@ const VARIANTS = [
   },
 ];
 
+// BENCH_HTTP_GC=true adds the agent with its GC metrics on, as prom-client's default metrics
+// have theirs: one more server, so a slower machine's load may fall behind.
+if (process.env.BENCH_HTTP_GC === 'true') {
+  VARIANTS.splice(2, 0, {
+    name: 'pcp-agent + GC metrics',
+    args: ['--require', 'pcp-agent'],
+    env: { PCP_AGENT_GC: 'true' },
+  });
+}
+
 /**
  * Spawns `command [...prefix, node args of the variant, the server]` with the agent's file in
  * tmp; returns the child, next() (the next stdout line) and ask(cmd) (its answer).
