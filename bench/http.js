@@ -18,6 +18,12 @@
 // same window. A second no-agent server is the control: its ratio shows what the method can
 // resolve in this run (ideally 1.000). The rate, 2000 a second each, is what one load process
 // paces for the seven servers on a 2-core machine (at 3000 each, most windows ran long).
+//
+// Two processes of the same server differ by up to 1.5% in CPU per request for as long as they
+// run (their memory layout, what V8 optimized when), and the no-agent server's own offset
+// moves every ratio of the run. So the servers are started afresh EPOCHS times (default 3),
+// each time warmed up and measured for a third of the windows: every variant's windows are
+// then of three processes, and so are the no-agent server's.
 
 const fs = require('node:fs');
 const http = require('node:http');
@@ -30,6 +36,7 @@ const RATE = Number(process.env.BENCH_HTTP_RATE ?? 2000);
 const SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 2);
 const WARMUP_SECONDS = Number(process.env.BENCH_HTTP_WARMUP ?? 10);
 const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 30);
+const EPOCHS = Math.max(1, Math.min(ROUNDS, Number(process.env.BENCH_HTTP_EPOCHS ?? 3)));
 const IDLE_SECONDS = 10;
 const CONNECTIONS = 10;
 
@@ -114,42 +121,60 @@ function checkLoad(what, { bad, seconds }, expected) {
   return seconds > expected * 1.1 ? 1 : 0;
 }
 
+/** Starts every server of SERVERS, each on its own keep-alive connections. */
+async function startServers(tmp) {
+  const servers = [];
+  for (const variant of SERVERS) {
+    const server = spawnServer(process.execPath, [], variant, tmp);
+    server.port = Number((await server.next()).split(' ')[1]);
+    server.agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+    servers.push(server);
+  }
+  return servers;
+}
+
+async function stopServers(servers) {
+  for (const s of servers) {
+    s.agent.destroy();
+    s.child.stdin.write('quit\n');
+  }
+  await Promise.all(servers.map((s) => new Promise((r) => s.child.on('exit', r))));
+}
+
 async function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pcp-agent-bench-http-'));
-  const servers = [];
   const perRequest = SERVERS.map(() => []);
   const ratios = SERVERS.map(() => []);
   let late = 0;
   let idle = [];
   try {
-    for (const variant of SERVERS) {
-      const server = spawnServer(process.execPath, [], variant, tmp);
-      server.port = Number((await server.next()).split(' ')[1]);
-      server.agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-      servers.push(server);
-    }
-    checkLoad('warm-up', await load(servers, WARMUP_SECONDS), WARMUP_SECONDS);
-    for (let round = 0; round < ROUNDS; round++) {
-      const { usage, result } = await window(servers, () => load(servers, SECONDS));
-      late += checkLoad('load', result, SECONDS);
-      const us = usage.map((u) => u.cpuUs / u.served);
-      for (const [k, x] of us.entries()) {
-        perRequest[k].push(x);
-        ratios[k].push(x / us[0]);
+    for (let epoch = 0; epoch < EPOCHS; epoch++) {
+      const servers = await startServers(tmp);
+      try {
+        checkLoad('warm-up', await load(servers, WARMUP_SECONDS), WARMUP_SECONDS);
+        const rounds = Math.floor(ROUNDS / EPOCHS) + (epoch < ROUNDS % EPOCHS ? 1 : 0);
+        for (let round = 0; round < rounds; round++) {
+          const { usage, result } = await window(servers, () => load(servers, SECONDS));
+          late += checkLoad('load', result, SECONDS);
+          const us = usage.map((u) => u.cpuUs / u.served);
+          for (const [k, x] of us.entries()) {
+            perRequest[k].push(x);
+            ratios[k].push(x / us[0]);
+          }
+        }
+        if (epoch === EPOCHS - 1) {
+          // Idle: all at once, with no requests; each server's own CPU time.
+          const { usage } = await window(servers, () => sleep(IDLE_SECONDS * 1000));
+          idle = usage.map((u, k) => ({
+            variant: SERVERS[k].name,
+            msPerSecond: u.cpuUs / 1000 / IDLE_SECONDS,
+          }));
+        }
+      } finally {
+        await stopServers(servers);
       }
     }
-    // Idle: all at once, with no requests; each server's own CPU time.
-    const { usage } = await window(servers, () => sleep(IDLE_SECONDS * 1000));
-    idle = usage.map((u, k) => ({
-      variant: SERVERS[k].name,
-      msPerSecond: u.cpuUs / 1000 / IDLE_SECONDS,
-    }));
   } finally {
-    for (const s of servers) {
-      s.agent.destroy();
-      s.child.stdin.write('quit\n');
-    }
-    await Promise.all(servers.map((s) => new Promise((r) => s.child.on('exit', r))));
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   const rows = SERVERS.map((v, k) => {
@@ -164,8 +189,9 @@ async function main() {
   });
   console.log(
     `\nHTTP overhead: hello world, every server at a steady ${RATE} req/s at once, server CPU per request; ` +
-      `${WARMUP_SECONDS} s of warm-up, then ${ROUNDS} windows of ${SECONDS} s; ratio: the median of ` +
-      'the ratios to no agent in the same window (mean ± 2 standard errors)\n',
+      `${EPOCHS} times fresh servers, each time ${WARMUP_SECONDS} s of warm-up, then ${ROUNDS} windows ` +
+      `of ${SECONDS} s in all; ratio: the median of the ratios to no agent in the same window ` +
+      '(mean ± 2 standard errors)\n',
   );
   const width = Math.max(...SERVERS.map((v) => v.name.length));
   console.log(`  ${'variant'.padEnd(width)} ${'CPU/request'.padStart(11)}   ratio   (mean ± 2 SE)`);
@@ -195,6 +221,7 @@ async function main() {
       seconds: SECONDS,
       warmup: WARMUP_SECONDS,
       rounds: ROUNDS,
+      epochs: EPOCHS,
       late,
       rows,
       idle,
