@@ -341,6 +341,45 @@ describe('plain http server', () => {
     expect(num('pcp_agent.instances.overflowed')).toBe(4);
   });
 
+  it('finds the instance of each method and status of a URL it has seen before', async () => {
+    start();
+    let n = 0;
+    // The same URL answers 200, 503, 200, 503, ...: one route, two statuses, two methods.
+    const port = await listen(
+      http.createServer((_req, res) => {
+        res.statusCode = n++ % 2 === 0 ? 200 : 503;
+        res.end('ok');
+      }),
+    );
+    await sendAll(port, Array(6).fill('/flip/7'));
+    await sendAll(port, Array(4).fill('/flip/7'), 'POST');
+    await sendAll(port, ['/flip/8', '/flip/9']);
+    await settled();
+    expect(instances('http.server.requests')).toEqual(
+      new Map([
+        ['GET:/flip/:id:200', 4],
+        ['GET:/flip/:id:503', 4],
+        ['POST:/flip/:id:200', 2],
+        ['POST:/flip/:id:503', 2],
+      ]),
+    );
+    expect(num('http.server.errors', 'GET:/flip/:id:503')).toBe(4);
+  });
+
+  it('counts every request of a route of more URLs than it remembers (1000)', async () => {
+    start();
+    const port = await listen(plainServer());
+    const urls = Array.from({ length: 1200 }, (_, i) => `/items/${i}`);
+    await sendAll(port, [...urls, '/items/3', '/items/1199', '/other']);
+    await settled();
+    expect(instances('http.server.requests')).toEqual(
+      new Map([
+        ['GET:/items/:id:200', 1202],
+        ['GET:/other:200', 1],
+      ]),
+    );
+  });
+
   it('caps instances per route too: statuses past the domain cap go to _overflow', async () => {
     start({ maxRoutes: 1 });
     const port = await listen(plainServer());

@@ -33,6 +33,8 @@ interface ExpressRequest {
 /**
  * The route of a request, read when its response ends: the framework's route, or for a 404
  * without one `_unmatched`, or else the normalized path of `url` (the request's original URL).
+ * The HTTP server instrumentation finds the same route this way, with the URLs it has seen
+ * remembered (instrument/http-server.ts).
  */
 export function routeOf(req: IncomingMessage, url: string, status: number): string {
   const route = frameworkRoute(req);
@@ -42,26 +44,8 @@ export function routeOf(req: IncomingMessage, url: string, status: number): stri
   // server's 404 for /users/999 is then _unmatched too: without a router there is no telling
   // a missing user from /wp-login.php, and it is the junk that fills the cap.
   if (status === 404) return UNMATCHED;
-  let path = normalized.get(url);
-  if (path === undefined) {
-    path = normalizePath(url);
-    if (url.length <= CACHED_URL_LENGTH) {
-      if (normalized.size >= CACHED_URLS) normalized.clear();
-      normalized.set(url, path);
-    }
-  }
-  return path;
+  return normalizePath(url);
 }
-
-/**
- * URLs seen → their normalized path. A hit costs one hash of the URL and returns the same
- * string each time, which the metrics' own Map then finds without hashing it again; a URL
- * with an ID in it misses once and is forgotten when the cache fills and is cleared.
- */
-const normalized = new Map<string, string>();
-const CACHED_URLS = 1000;
-/** Longer URLs (long query strings) are normalized each time rather than kept. */
-const CACHED_URL_LENGTH = 256;
 
 /** The route a framework matched, if it left one where the end of the response can read it. */
 export function frameworkRoute(req: IncomingMessage): string | undefined {

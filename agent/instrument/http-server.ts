@@ -19,7 +19,14 @@ import {
 } from '../../src/index';
 import { newRequestState } from '../context';
 import { FoldedNames } from '../http/folded';
-import { findFrameworks, routeOf, startRouteTagging, stopRouteTagging } from '../http/route';
+import {
+  findFrameworks,
+  frameworkRoute,
+  normalizePath,
+  startRouteTagging,
+  stopRouteTagging,
+  UNMATCHED,
+} from '../http/route';
 import type { AgentContext, Instrumentation, RequestState } from '../types';
 
 const CODE = 'PCP_AGENT_WARN_HTTP_SERVER';
@@ -43,6 +50,11 @@ const INSTANCES_PER_ROUTE = 3;
 
 /** Durations an instance queues before recording them in its histogram (512 bytes each). */
 const QUEUED_DURATIONS = 64;
+
+/** URLs remembered with their route's handles; past this many, all are forgotten. */
+const CACHED_URLS = 1000;
+/** Longer URLs (long query strings) are normalized each time rather than remembered. */
+const CACHED_URL_LENGTH = 256;
 
 /** The request being observed, on its ServerResponse. */
 const PENDING = Symbol('pcp-agent.http.pending');
@@ -102,11 +114,17 @@ class Pending {
 /**
  * The handles of one METHOD:route:status instance, looked up once, and what its requests
  * added since the last flush: counted here, on the object each request finds anyway, and
- * added to the metrics before each flush (fold()).
+ * added to the metrics before each flush (fold()). A route's instances are a chain, the first
+ * one the route's entry in the maps: what a request reads is on these objects, first fields
+ * first, where an array of them was two objects more to reach.
  */
 class RouteHandles {
   declare readonly method: string;
   declare readonly status: number;
+  /** `_overflow` for routes past maxRoutes: any method and status. */
+  declare readonly any: boolean;
+  /** The route's next instance. */
+  declare next: RouteHandles | null;
   /** Requests, and bytes read and written, since the last fold. */
   declare requestsSince: number;
   declare readSince: number;
@@ -122,10 +140,13 @@ class RouteHandles {
   declare readonly aborted: Counter;
   declare readonly timerTime: RawMetric | null;
   declare readonly methodTime: RawMetric | null;
+  declare readonly route: string;
 
   constructor(
+    route: string,
     method: string,
     status: number,
+    any: boolean,
     requests: Counter,
     duration: Histogram,
     requestBytes: Counter,
@@ -137,6 +158,8 @@ class RouteHandles {
   ) {
     this.method = method;
     this.status = status;
+    this.any = any;
+    this.next = null;
     this.requestsSince = 0;
     this.readSince = 0;
     this.writtenSince = 0;
@@ -150,7 +173,16 @@ class RouteHandles {
     this.aborted = aborted;
     this.timerTime = timerTime;
     this.methodTime = methodTime;
+    this.route = route;
   }
+}
+
+/** The instance of `method` and `status` in a route's chain, if it has one. */
+function find(first: RouteHandles, method: string, status: number): RouteHandles | undefined {
+  for (let h: RouteHandles | null = first; h !== null; h = h.next) {
+    if (h.any || (h.status === status && h.method === method)) return h;
+  }
+  return undefined;
 }
 
 /** The metrics, and turning a finished request into updates of them. */
@@ -167,11 +199,15 @@ class ServerMetrics {
   private readonly inFlight: Gauge;
   private readonly context: boolean;
   private readonly maxRoutes: number;
+  /** route → the first of its instances' handles. */
+  private readonly routes = new Map<string, RouteHandles>();
   /**
-   * route → its instances' handles: one Map lookup by a route string that is mostly the same
-   * object each time (hashed once), then a scan of a few entries; no key string per request.
+   * A request URL seen (no framework route, not a 404) → its route's first handles, or
+   * `_overflow`'s: one lookup by the URL, where its normalized path and then the route were
+   * two, each a hash table and an entry to reach. A URL with an ID in it misses once and is
+   * forgotten when the cache fills and is cleared.
    */
-  private readonly routes = new Map<string, RouteHandles[]>();
+  private readonly byUrl = new Map<string, RouteHandles>();
   private overflow: RouteHandles | undefined;
   /** Requests begun and ended: http.server.in_flight is their difference, set at each fold. */
   private begun = 0;
@@ -306,8 +342,16 @@ class ServerMetrics {
       // Finished: every byte handed to the connection. Otherwise the connection closed first.
       const finished = res.writableFinished;
       const status = finished ? res.statusCode | 0 : ABORTED_STATUS;
-      const route = routeOf(req, p.url, status);
-      const h = this.handles(typeof req.method === 'string' ? req.method : 'GET', route, status);
+      const method = typeof req.method === 'string' ? req.method : 'GET';
+      const route = frameworkRoute(req);
+      // A 404 with no route is a framework's (or a plain server's) "no such thing": see
+      // routeOf, whose route this is.
+      const h =
+        route !== undefined
+          ? this.handles(method, route, status)
+          : status === 404
+            ? this.handles(method, UNMATCHED, status)
+            : this.handlesOfUrl(method, p.url, status);
       h.requestsSince++;
       const n = h.queued;
       h.durations[n] = Math.max(ms, 0);
@@ -357,14 +401,23 @@ class ServerMetrics {
   }
 
   private handles(method: string, route: string, status: number): RouteHandles {
-    const known = this.routes.get(route);
-    if (known !== undefined) {
-      for (let i = 0; i < known.length; i++) {
-        const h = known[i];
-        if (h.status === status && h.method === method) return h;
-      }
+    const first = this.routes.get(route);
+    return (first && find(first, method, status)) ?? this.addHandles(method, route, status, first);
+  }
+
+  /** The handles of a request with no framework route, by its URL (routeOf's route). */
+  private handlesOfUrl(method: string, url: string, status: number): RouteHandles {
+    const first = this.byUrl.get(url);
+    if (first !== undefined) {
+      return find(first, method, status) ?? this.addHandles(method, first.route, status, first);
     }
-    return this.addHandles(method, route, status, known);
+    const route = normalizePath(url);
+    const h = this.handles(method, route, status);
+    if (url.length <= CACHED_URL_LENGTH) {
+      if (this.byUrl.size >= CACHED_URLS) this.byUrl.clear();
+      this.byUrl.set(url, this.routes.get(route) ?? h);
+    }
+    return h;
   }
 
   /** A new METHOD:route:status: its instance, or `_overflow` past a cap. */
@@ -372,13 +425,10 @@ class ServerMetrics {
     method: string,
     route: string,
     status: number,
-    known: RouteHandles[] | undefined,
+    first: RouteHandles | undefined,
   ): RouteHandles {
-    let list = known;
-    if (list === undefined) {
-      if (this.routes.size >= this.maxRoutes) return this.routeOverflow(route);
-      list = [];
-      this.routes.set(route, list);
+    if (first === undefined && this.routes.size >= this.maxRoutes) {
+      return this.routeOverflow(route);
     }
     const shown = shownRoute(route);
     const name = `${method}:${shown}:${status}`;
@@ -388,7 +438,7 @@ class ServerMetrics {
       // new name, as it is remembered here), or -1 if not even that fits in the file.
       const index = this.indom.resolve(name, { method, route: shown, status });
       const instance = index >= 0 ? this.indom.instances[index].name : OVERFLOW_INSTANCE;
-      h = this.handlesOf(instance, method, status);
+      h = this.handlesOf(instance, route, method, status);
     } catch (err) {
       // A route PCP cannot take as an instance (its labels too long once escaped): remembered
       // as `_overflow` too, so it is reported once rather than at every request.
@@ -396,9 +446,15 @@ class ServerMetrics {
         `route ${JSON.stringify(shown)} cannot be an instance; counted under _overflow`,
         err,
       );
-      h = this.handlesOf(OVERFLOW_INSTANCE, method, status);
+      h = this.handlesOf(OVERFLOW_INSTANCE, route, method, status);
     }
-    list.push(h);
+    if (first === undefined) {
+      this.routes.set(route, h);
+    } else {
+      let last = first;
+      while (last.next !== null) last = last.next;
+      last.next = h;
+    }
     return h;
   }
 
@@ -412,14 +468,24 @@ class ServerMetrics {
         `pcp-agent: more than ${this.maxRoutes} distinct HTTP server routes (maxRoutes); requests of further routes are counted under "${OVERFLOW_INSTANCE}" in http.server.*`,
       );
     }
-    if (this.overflow === undefined) this.overflow = this.handlesOf(OVERFLOW_INSTANCE, '', 0);
+    if (this.overflow === undefined) {
+      this.overflow = this.handlesOf(OVERFLOW_INSTANCE, OVERFLOW_INSTANCE, '', 0, true);
+    }
     return this.overflow;
   }
 
-  private handlesOf(name: string, method: string, status: number): RouteHandles {
+  private handlesOf(
+    name: string,
+    route: string,
+    method: string,
+    status: number,
+    any = false,
+  ): RouteHandles {
     return new RouteHandles(
+      route,
       method,
       status,
+      any,
       this.requests.instance(name),
       this.duration.instance(name),
       this.requestBytes.instance(name),
@@ -440,8 +506,8 @@ class ServerMetrics {
    * agent read 0.6 points lower with this in eight runs (README, HTTP overhead).
    */
   fold(): void {
-    for (const list of this.routes.values()) {
-      for (let i = 0; i < list.length; i++) foldHandles(list[i]);
+    for (const first of this.routes.values()) {
+      for (let h: RouteHandles | null = first; h !== null; h = h.next) foldHandles(h);
     }
     if (this.overflow !== undefined) foldHandles(this.overflow);
     this.inFlight.set(this.begun - this.ended);
