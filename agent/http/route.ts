@@ -147,7 +147,7 @@ function wrapCreateContext(original: CreateContext): CreateContext {
 
 /**
  * Koa is found in the CommonJS module cache (where `import 'koa'` also puts it: its ESM entry
- * re-exports lib/application.js). Called on each server's first request, when the app has
+ * re-exports lib/application.js). Called on each server's first connection, when the app has
  * loaded its framework; a scan of the cache's keys, once per server.
  */
 export function findFrameworks(): void {

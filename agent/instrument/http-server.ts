@@ -61,7 +61,7 @@ const PENDING = Symbol('pcp-agent.http.pending');
 /** Socket byte counts at the end of the socket's previous request. */
 const READ_MARK = Symbol('pcp-agent.http.bytesRead');
 const WRITTEN_MARK = Symbol('pcp-agent.http.bytesWritten');
-/** On a server once its first request has looked for frameworks. */
+/** On a server once its first connection has looked for frameworks. */
 const SEEN = Symbol('pcp-agent.http.seen');
 
 interface Observed {
@@ -284,17 +284,13 @@ class ServerMetrics {
   }
 
   /** Starts observing a request; undefined if it is not one to observe. Never throws. */
-  begin(server: unknown, req: unknown, res: unknown): Pending | undefined {
+  begin(req: unknown, res: unknown): Pending | undefined {
     try {
       if (typeof res !== 'object' || res === null || typeof req !== 'object' || req === null) {
         return undefined;
       }
       // Emitted again for the same response (a server handing requests to another): once.
       if ((res as Observed)[PENDING] !== undefined) return undefined;
-      if ((server as Seen)[SEEN] !== true) {
-        (server as Seen)[SEEN] = true;
-        findFrameworks();
-      }
       const q = req as IncomingMessage;
       const p = new Pending(
         this,
@@ -310,6 +306,20 @@ class ServerMetrics {
     } catch (err) {
       this.fault('observing the start of a request failed', err);
       return undefined;
+    }
+  }
+
+  /**
+   * A server's first connection: the app has loaded its framework by now, so look for those
+   * that need a patch (Koa). Once per server, not at every request. Never throws.
+   */
+  connected(server: unknown): void {
+    try {
+      if (typeof server !== 'object' || server === null || (server as Seen)[SEEN] === true) return;
+      (server as Seen)[SEEN] = true;
+      findFrameworks();
+    } catch (err) {
+      this.fault('looking for frameworks failed', err);
     }
   }
 
@@ -589,8 +599,11 @@ function wrapEmit(original: Emit): Emit {
     const metrics = active;
     // biome-ignore lint/complexity/noArguments: the caller's arguments, untouched and without a rest array, on every emit of every server
     const args = arguments as unknown as Parameters<Emit>;
-    if (event !== 'request' || metrics === null) return original.apply(this, args);
-    const p = metrics.begin(this, req, res);
+    if (event !== 'request' || metrics === null) {
+      if (event === 'connection' && metrics !== null) metrics.connected(this);
+      return original.apply(this, args);
+    }
+    const p = metrics.begin(req, res);
     if (p === undefined) return original.apply(this, args);
     if (p.state !== undefined) return metrics.runInContext(p, original, this, args);
     try {
