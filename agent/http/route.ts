@@ -33,18 +33,24 @@ interface ExpressRequest {
 /**
  * The route of a request, read when its response ends: the framework's route, or for a 404
  * without one `_unmatched`, or else the normalized path of `url` (the request's original URL).
- * The HTTP server instrumentation finds the same route this way, with the URLs it has seen
- * remembered (instrument/http-server.ts).
  */
 export function routeOf(req: IncomingMessage, url: string, status: number): string {
+  return namedRoute(req, status) ?? normalizePath(url);
+}
+
+/**
+ * routeOf's route when it does not come from the URL: the framework's, or `_unmatched` for a
+ * 404 without one; undefined when it is the URL's normalized path (which the HTTP server
+ * instrumentation finds by the URL, remembered).
+ */
+export function namedRoute(req: IncomingMessage, status: number): string | undefined {
   const route = frameworkRoute(req);
   if (route !== undefined) return route;
   // A 404 with no route is a framework's (or a plain server's) "no such thing": per URL, each
   // scanner's junk URL would become a route and push the real ones out of the cap. A plain
   // server's 404 for /users/999 is then _unmatched too: without a router there is no telling
   // a missing user from /wp-login.php, and it is the junk that fills the cap.
-  if (status === 404) return UNMATCHED;
-  return normalizePath(url);
+  return status === 404 ? UNMATCHED : undefined;
 }
 
 /** The route a framework matched, if it left one where the end of the response can read it. */

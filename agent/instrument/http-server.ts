@@ -21,11 +21,10 @@ import { newRequestState } from '../context';
 import { FoldedNames } from '../http/folded';
 import {
   findFrameworks,
-  frameworkRoute,
+  namedRoute,
   normalizePath,
   startRouteTagging,
   stopRouteTagging,
-  UNMATCHED,
 } from '../http/route';
 import type { AgentContext, Instrumentation, RequestState } from '../types';
 
@@ -353,15 +352,12 @@ class ServerMetrics {
       const finished = res.writableFinished;
       const status = finished ? res.statusCode | 0 : ABORTED_STATUS;
       const method = typeof req.method === 'string' ? req.method : 'GET';
-      const route = frameworkRoute(req);
-      // A 404 with no route is a framework's (or a plain server's) "no such thing": see
-      // routeOf, whose route this is.
+      // The route of routeOf (http/route.ts), the URL's found by the URL.
+      const route = namedRoute(req, status);
       const h =
         route !== undefined
           ? this.handles(method, route, status)
-          : status === 404
-            ? this.handles(method, UNMATCHED, status)
-            : this.handlesOfUrl(method, p.url, status);
+          : this.handlesOfUrl(method, p.url, status);
       h.requestsSince++;
       const n = h.queued;
       h.durations[n] = Math.max(ms, 0);
@@ -415,7 +411,7 @@ class ServerMetrics {
     return (first && find(first, method, status)) ?? this.addHandles(method, route, status, first);
   }
 
-  /** The handles of a request with no framework route, by its URL (routeOf's route). */
+  /** The handles of a request whose route is its URL's normalized path, found by the URL. */
   private handlesOfUrl(method: string, url: string, status: number): RouteHandles {
     const first = this.byUrl.get(url);
     if (first !== undefined) {
