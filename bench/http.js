@@ -37,7 +37,11 @@ const RATE = Number(process.env.BENCH_HTTP_RATE ?? 2000);
 const SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 2);
 const WARMUP_SECONDS = Number(process.env.BENCH_HTTP_WARMUP ?? 10);
 const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 30);
-const EPOCHS = Math.max(1, Math.min(ROUNDS, Number(process.env.BENCH_HTTP_EPOCHS ?? 3)));
+/** How many times the servers are started afresh (not a number: the default). */
+const EPOCHS = Math.min(
+  ROUNDS,
+  Math.max(1, Math.floor(Number(process.env.BENCH_HTTP_EPOCHS)) || 3),
+);
 const IDLE_SECONDS = 10;
 const CONNECTIONS = 10;
 
