@@ -120,8 +120,6 @@ class Pending {
 class RouteHandles {
   declare readonly method: string;
   declare readonly status: number;
-  /** `_overflow` for routes past maxRoutes: any method and status. */
-  declare readonly any: boolean;
   /** The route's next instance. */
   declare next: RouteHandles | null;
   /** Requests, and bytes read and written, since the last fold. */
@@ -145,7 +143,6 @@ class RouteHandles {
     route: string,
     method: string,
     status: number,
-    any: boolean,
     requests: Counter,
     duration: Histogram,
     requestBytes: Counter,
@@ -157,7 +154,6 @@ class RouteHandles {
   ) {
     this.method = method;
     this.status = status;
-    this.any = any;
     this.next = null;
     this.requestsSince = 0;
     this.readSince = 0;
@@ -179,7 +175,7 @@ class RouteHandles {
 /** The instance of `method` and `status` in a route's chain, if it has one. */
 function find(first: RouteHandles, method: string, status: number): RouteHandles | undefined {
   for (let h: RouteHandles | null = first; h !== null; h = h.next) {
-    if (h.any || (h.status === status && h.method === method)) return h;
+    if (h.status === status && h.method === method) return h;
   }
   return undefined;
 }
@@ -415,6 +411,8 @@ class ServerMetrics {
   private handlesOfUrl(method: string, url: string, status: number): RouteHandles {
     const first = this.byUrl.get(url);
     if (first !== undefined) {
+      // `_overflow` (a route past maxRoutes) takes every method and status.
+      if (first === this.overflow) return first;
       return find(first, method, status) ?? this.addHandles(method, first.route, status, first);
     }
     const route = normalizePath(url);
@@ -475,23 +473,16 @@ class ServerMetrics {
       );
     }
     if (this.overflow === undefined) {
-      this.overflow = this.handlesOf(OVERFLOW_INSTANCE, OVERFLOW_INSTANCE, '', 0, true);
+      this.overflow = this.handlesOf(OVERFLOW_INSTANCE, OVERFLOW_INSTANCE, '', 0);
     }
     return this.overflow;
   }
 
-  private handlesOf(
-    name: string,
-    route: string,
-    method: string,
-    status: number,
-    any = false,
-  ): RouteHandles {
+  private handlesOf(name: string, route: string, method: string, status: number): RouteHandles {
     return new RouteHandles(
       route,
       method,
       status,
-      any,
       this.requests.instance(name),
       this.duration.instance(name),
       this.requestBytes.instance(name),
